@@ -1,0 +1,23 @@
+r"""Neural network layers, encoders, the LaMP model and its loss."""
+from .conv import LaMPConv, DenseLaMPConv
+from .models import LaMP, LaMPOutput
+from .loss import LaMPLoss, masked_bce_with_logits
+from .encoders import (
+    AtomEmbedding,
+    CategoricalEmbedding,
+    FMPEncoder,
+    GINEncoder,
+)
+
+__all__ = [
+    'LaMPConv',
+    'DenseLaMPConv',
+    'LaMP',
+    'LaMPOutput',
+    'LaMPLoss',
+    'masked_bce_with_logits',
+    'AtomEmbedding',
+    'CategoricalEmbedding',
+    'FMPEncoder',
+    'GINEncoder',
+]

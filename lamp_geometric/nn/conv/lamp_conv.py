@@ -1,0 +1,209 @@
+import math
+import typing
+from typing import Optional, Tuple, Union
+
+import torch.nn.functional as F
+from torch import Tensor
+
+from torch_geometric.nn.conv import MessagePassing
+from torch_geometric.typing import (
+    Adj,
+    NoneType,
+    OptTensor,
+    PairTensor,
+    SparseTensor,
+)
+from torch_geometric.utils import is_torch_sparse_tensor, softmax
+from torch_geometric.utils.sparse import set_sparse_value
+
+from lamp_geometric.nn.conv._block import LaMPBlockMixin
+
+if typing.TYPE_CHECKING:
+    from typing import overload
+else:
+    from torch.jit import _overload_method as overload
+
+
+class LaMPConv(LaMPBlockMixin, MessagePassing):
+    r"""The label message passing block from the `"Neural Message Passing for
+    Multi-Label Classification" <https://arxiv.org/abs/1904.08049>`_ paper
+    (LaMP), as a sparse message passing layer.
+
+    Every destination node :math:`i` attends over its incoming neighbours
+    :math:`j \in \mathcal{N}(i)` with :math:`K` heads of scaled dot-product
+    attention (Eq. 15-17), where :math:`d` is :obj:`out_channels` and each
+    head has :math:`d/K` channels:
+
+    .. math::
+        \alpha_{ij}^{k} = \mathrm{softmax}_{j \in \mathcal{N}(i)} \left(
+        \frac{(\mathbf{W}^{q,k} \mathbf{v}_i)^{\top}
+        (\mathbf{W}^{u,k} \mathbf{v}_j)}{\sqrt{d/K}} \right)
+
+    The heads are concatenated, projected by :math:`\mathbf{W}^c` and added
+    to the node itself (Eq. 18), then an MLP updates the node with a second
+    residual connection (Eq. 8-9); a LayerNorm follows each residual sum:
+
+    .. math::
+        \mathbf{m}_i &= \mathrm{LN}\left(\mathbf{v}_i + \left(
+        \big\Vert_{k=1}^{K} \sum_{j \in \mathcal{N}(i)} \alpha_{ij}^{k}
+        \mathbf{W}^{v,k} \mathbf{v}_j \right) \mathbf{W}^c \right)
+
+        \mathbf{v}_i^{\prime} &= \mathrm{LN}\left(\mathbf{m}_i +
+        \mathrm{ReLU}(\mathbf{m}_i \mathbf{W}^r + \mathbf{b}_1)
+        \mathbf{W}^b + \mathbf{b}_2 \right)
+
+    The same block serves all three message passing stages of LaMP:
+    feature-to-label (bipartite, :math:`\mathbf{v}_j = \mathbf{z}_j`, Eq.
+    10-11), label-to-label (Eq. 12-13) and feature-to-feature (Eq. 22-23).
+    A destination node without incoming edges receives a zero message, so its
+    output is the residual path alone (never NaN).
+    :class:`~lamp_geometric.nn.DenseLaMPConv` computes the same block on
+    padded tensors with identical parameters.
+
+    Args:
+        in_channels (int or tuple): Size of each input sample. A tuple
+            corresponds to the sizes of source and destination
+            dimensionalities (bipartite graphs).
+        out_channels (int): Size of each output sample :math:`d`; must be
+            divisible by :obj:`heads`.
+        heads (int, optional): Number of attention heads :math:`K`.
+            (default: :obj:`1`)
+        dropout (float, optional): Dropout probability of the normalized
+            attention coefficients and of the outputs of both sub-layers.
+            (default: :obj:`0.`)
+        ff_channels (int, optional): Hidden size of the MLP update. If set to
+            :obj:`None`, uses :obj:`out_channels` as in Eq. 8.
+            (default: :obj:`None`)
+        bias (bool, optional): If set to :obj:`True`, the query, key and value
+            projections learn an additive bias (Eq. 15-17 have none).
+            (default: :obj:`False`)
+        **kwargs (optional): Additional arguments of
+            :class:`torch_geometric.nn.conv.MessagePassing`.
+
+    Shapes:
+        - **input:**
+          node features :math:`(|\mathcal{V}|, F_{in})` or
+          :math:`((|\mathcal{V_s}|, F_{s}), (|\mathcal{V_t}|, F_{t}))`
+          if bipartite,
+          edge indices :math:`(2, |\mathcal{E}|)` (source, destination)
+        - **output:** node features :math:`(|\mathcal{V}_t|, F_{out})` or
+          :math:`((|\mathcal{V}_t|, F_{out}), ((2, |\mathcal{E}|),
+          (|\mathcal{E}|, H)))` if :obj:`return_attention_weights=True`
+    """
+    _alpha: OptTensor
+
+    def __init__(
+        self,
+        in_channels: Union[int, Tuple[int, int]],
+        out_channels: int,
+        heads: int = 1,
+        dropout: float = 0.,
+        ff_channels: Optional[int] = None,
+        bias: bool = False,
+        **kwargs,
+    ):
+        kwargs.setdefault('aggr', 'add')
+        super().__init__(node_dim=0, **kwargs)
+        self._init_block(in_channels, out_channels, heads, dropout,
+                         ff_channels, bias)
+        self._alpha = None
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        super().reset_parameters()
+        self._reset_block()
+
+    @overload
+    def forward(
+        self,
+        x: Union[Tensor, PairTensor],
+        edge_index: Adj,
+        return_attention_weights: NoneType = None,
+    ) -> Tensor:
+        pass
+
+    @overload
+    def forward(  # noqa: F811
+        self,
+        x: Union[Tensor, PairTensor],
+        edge_index: Tensor,
+        return_attention_weights: bool = None,
+    ) -> Tuple[Tensor, Tuple[Tensor, Tensor]]:
+        pass
+
+    @overload
+    def forward(  # noqa: F811
+        self,
+        x: Union[Tensor, PairTensor],
+        edge_index: SparseTensor,
+        return_attention_weights: bool = None,
+    ) -> Tuple[Tensor, SparseTensor]:
+        pass
+
+    def forward(  # noqa: F811
+        self,
+        x: Union[Tensor, PairTensor],
+        edge_index: Adj,
+        return_attention_weights: Optional[bool] = None,
+    ) -> Union[
+            Tensor,
+            Tuple[Tensor, Tuple[Tensor, Tensor]],
+            Tuple[Tensor, SparseTensor],
+    ]:
+        r"""Runs the forward pass of the module.
+
+        Args:
+            x (torch.Tensor or (torch.Tensor, torch.Tensor)): The input node
+                features, or the (source, destination) pair if bipartite.
+            edge_index (torch.Tensor or SparseTensor): The edge indices
+                (source in row 0, destination in row 1), a
+                :class:`torch_geometric.EdgeIndex`, or a transposed sparse
+                adjacency (:obj:`torch.sparse` CSR/CSC/COO or
+                :class:`torch_sparse.SparseTensor` of shape
+                :obj:`[num_dst, num_src]`).
+            return_attention_weights (bool, optional): If set to a value,
+                additionally returns the tuple
+                :obj:`(edge_index, attention_weights)` with the attention
+                coefficients :math:`\alpha_{ij}^k` of shape
+                :obj:`[num_edges, heads]`. (default: :obj:`None`)
+        """
+        H, D = self.heads, self.out_channels // self.heads
+
+        if isinstance(x, Tensor):
+            x = (x, x)
+
+        query = self.lin_query(x[1]).view(-1, H, D)
+        key = self.lin_key(x[0]).view(-1, H, D)
+        value = self.lin_value(x[0]).view(-1, H, D)
+
+        # propagate_type: (query: Tensor, key: Tensor, value: Tensor)
+        out = self.propagate(edge_index, query=query, key=key, value=value)
+
+        alpha = self._alpha
+        self._alpha = None
+
+        out = self._update(out.view(-1, H * D), x[1])
+
+        if isinstance(return_attention_weights, bool):
+            assert alpha is not None
+            if isinstance(edge_index, Tensor):
+                if is_torch_sparse_tensor(edge_index):
+                    adj = set_sparse_value(edge_index, alpha)
+                    return out, (adj, alpha)
+                return out, (edge_index, alpha)
+            elif isinstance(edge_index, SparseTensor):
+                return out, edge_index.set_value(alpha, layout='coo')
+        return out
+
+    def message(self, query_i: Tensor, key_j: Tensor, value_j: Tensor,
+                index: Tensor, ptr: OptTensor,
+                size_i: Optional[int]) -> Tensor:
+        scale = 1.0 / math.sqrt(query_i.size(-1))
+        alpha = (query_i * key_j).sum(dim=-1) * scale
+        alpha = softmax(alpha, index, ptr, size_i)
+        self._alpha = alpha
+        alpha = F.dropout(alpha, p=self.dropout, training=self.training)
+        return value_j * alpha.unsqueeze(-1)
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}({self._repr_args()})'

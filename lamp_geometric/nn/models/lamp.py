@@ -1,0 +1,417 @@
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple, Union
+
+import torch
+from torch import Tensor
+from torch.nn import ModuleList, Parameter
+
+from torch_geometric.data import Batch
+from torch_geometric.utils import (
+    add_self_loops,
+    coalesce,
+    remove_self_loops,
+    to_dense_batch,
+)
+
+from lamp_geometric.nn.conv import DenseLaMPConv, LaMPConv
+
+#: Label graphs at least this dense (edges / L^2, self loops included) run on
+#: the dense path when ``path='auto'``.  Measured by
+#: ``benchmarks/density/`` (see its README); override with
+#: ``LaMP(..., dense_threshold=...)``.
+DENSE_THRESHOLD: float = 0.25
+
+LABEL_GRAPHS = ('el', 'fc', 'pr')
+PATHS = ('auto', 'sparse', 'dense')
+
+Attention = Tuple[Tensor, Tensor]
+
+
+@dataclass
+class LaMPOutput:
+    r"""What :class:`LaMP` returns.
+
+    Attributes:
+        logits (torch.Tensor): Final pre-sigmoid predictions :obj:`[B, L]`.
+        stage_logits (list of torch.Tensor): The readout after every stage,
+            in order :obj:`1.1` (feature-to-label of step 1), :obj:`1.2`
+            (label-to-label of step 1), :obj:`2.1`, ...; the last one is
+            :obj:`logits`.
+        stage_names (list of str): The names of the stages.
+        attention (dict, optional): If asked for, maps each stage name to
+            :obj:`(edge_index, alpha)` in PyG's convention: :obj:`edge_index`
+            :obj:`[2, E]` holds (source, destination) pairs -- feature node
+            indices of the batch for ``x.1`` stages, label nodes
+            :obj:`b * L + j` for ``x.2`` stages -- and :obj:`alpha`
+            :obj:`[E, heads]` the attention coefficients.
+    """
+    logits: Tensor
+    stage_logits: List[Tensor]
+    stage_names: List[str]
+    attention: Optional[Dict[str, Attention]] = field(default=None)
+
+    @property
+    def intermediate_logits(self) -> List[Tensor]:
+        r"""The readouts of every stage but the last (for Eq. 21)."""
+        return self.stage_logits[:-1]
+
+
+class LaMP(torch.nn.Module):
+    r"""Label Message Passing networks from the `"Neural Message Passing for
+    Multi-Label Classification" <https://arxiv.org/abs/1904.08049>`_ paper.
+
+    Labels are nodes.  Their initial states are the label embeddings
+    :math:`\mathbf{u}_i^0 = \mathbf{W}^y_i`.  Each of :math:`T` steps updates
+    them twice with the LaMP attention block (weights not shared across
+    steps): first feature-to-label message passing over the complete
+    bipartite graph from the sample's feature nodes (Eq. 10-11), then
+    label-to-label message passing over the label graph :math:`G_{yy}`
+    (Eq. 12-13).  The readout is tied to the embeddings (Eq. 14,
+    :math:`\mathbf{W}^o \equiv \mathbf{W}^y`):
+
+    .. math::
+        \hat{y}_i = \sigma\left(\langle \mathbf{W}^y_i,
+        \mathbf{u}_i^T \rangle\right)
+
+    and is applied after every stage to give the intermediate predictions
+    used by :class:`~lamp_geometric.nn.LaMPLoss` (Eq. 21).
+
+    Complete graphs (every feature-to-label stage, :obj:`'fc'` label graphs
+    and dense priors) run on :class:`~lamp_geometric.nn.DenseLaMPConv`
+    (one fused attention kernel); sparse priors and :obj:`'el'` run on
+    :class:`~lamp_geometric.nn.LaMPConv` with a replicated
+    :obj:`edge_index`.  Both paths have identical parameters and outputs.
+
+    Args:
+        num_labels (int): Number of labels :math:`L`.
+        hidden_channels (int): Size :math:`d` of label (and feature)
+            embeddings.
+        encoder (torch.nn.Module, optional): Maps a PyG batch to feature
+            node embeddings :obj:`[num_feature_nodes, feature_channels]`
+            aligned with :obj:`data.batch` (see
+            :mod:`lamp_geometric.nn.encoders`).  Only needed for
+            :meth:`forward`; :meth:`forward_features` takes embeddings
+            directly. (default: :obj:`None`)
+        steps (int, optional): Number of steps :math:`T`. (default: :obj:`2`)
+        heads (int, optional): Number of attention heads :math:`K`.
+            (default: :obj:`4`)
+        dropout (float, optional): Dropout probability. (default: :obj:`0.`)
+        label_graph (str, optional): :obj:`'el'` (edgeless: each label only
+            attends to itself), :obj:`'fc'` (fully connected) or :obj:`'pr'`
+            (a known prior given by :obj:`label_edge_index`).
+            (default: :obj:`'fc'`)
+        label_edge_index (torch.Tensor, optional): The prior label graph
+            :obj:`[2, E]` (source, destination) for :obj:`'pr'`; self loops
+            are added (every label also attends to itself, as in the paper)
+            and duplicates removed. (default: :obj:`None`)
+        feature_channels (int, optional): Size of the encoder's output if it
+            differs from :obj:`hidden_channels`. (default: :obj:`None`)
+        tie_weights (bool, optional): If set to :obj:`False`, the readout
+            gets its own weight instead of sharing :math:`\mathbf{W}^y`.
+            (default: :obj:`True`)
+        path (str, optional): :obj:`'auto'`, :obj:`'sparse'` or
+            :obj:`'dense'`: force one implementation for every stage, or let
+            the model choose by graph density. (default: :obj:`'auto'`)
+        dense_threshold (float, optional): With :obj:`path='auto'`, label
+            graphs at least this dense use the dense path.
+            (default: :obj:`DENSE_THRESHOLD`)
+    """
+    def __init__(
+        self,
+        num_labels: int,
+        hidden_channels: int,
+        encoder: Optional[torch.nn.Module] = None,
+        steps: int = 2,
+        heads: int = 4,
+        dropout: float = 0.,
+        label_graph: str = 'fc',
+        label_edge_index: Optional[Tensor] = None,
+        feature_channels: Optional[int] = None,
+        tie_weights: bool = True,
+        path: str = 'auto',
+        dense_threshold: float = DENSE_THRESHOLD,
+    ):
+        super().__init__()
+        if num_labels < 1:
+            raise ValueError(f"'num_labels' must be positive (got "
+                             f"{num_labels})")
+        if steps < 1:
+            raise ValueError(f"'steps' must be at least 1 (got {steps})")
+        if label_graph not in LABEL_GRAPHS:
+            raise ValueError(f"'label_graph' must be one of {LABEL_GRAPHS} "
+                             f"(got '{label_graph}')")
+        if path not in PATHS:
+            raise ValueError(f"'path' must be one of {PATHS} (got '{path}')")
+        if label_graph == 'pr' and label_edge_index is None:
+            raise ValueError("label_graph='pr' needs 'label_edge_index'")
+        if label_graph != 'pr' and label_edge_index is not None:
+            raise ValueError(f"'label_edge_index' is only used with "
+                             f"label_graph='pr' (got '{label_graph}')")
+
+        self.num_labels = num_labels
+        self.hidden_channels = hidden_channels
+        self.encoder = encoder
+        self.steps = steps
+        self.heads = heads
+        self.dropout = dropout
+        self.label_graph = label_graph
+        self.feature_channels = feature_channels or hidden_channels
+        self.tie_weights = tie_weights
+        self.path = path
+        self.dense_threshold = dense_threshold
+
+        L = num_labels
+        if label_graph == 'el':
+            edge_index = torch.arange(L).repeat(2, 1)
+        elif label_graph == 'fc':
+            edge_index = torch.ones(L, L).nonzero().t().flip(0)
+        else:
+            assert label_edge_index is not None
+            edge_index = _check_label_edge_index(label_edge_index, L)
+            edge_index, _ = remove_self_loops(edge_index)
+            edge_index, _ = add_self_loops(edge_index, num_nodes=L)
+            edge_index = coalesce(edge_index, num_nodes=L)
+        self.register_buffer('label_edge_index', edge_index)
+        adj = torch.zeros(L, L, dtype=torch.bool)
+        adj[edge_index[1], edge_index[0]] = True  # adj[dst, src]
+        self.register_buffer('label_adj', adj, persistent=False)
+
+        self.label_emb = torch.nn.Embedding(L, hidden_channels)
+        # With tying, the readout weight *is* the embedding parameter (see
+        # the `readout_weight` property); otherwise it is its own parameter.
+        self.readout_untied: Optional[Parameter] = None
+        if not tie_weights:
+            self.readout_untied = Parameter(torch.empty(L, hidden_channels))
+
+        xy_dense = path in ('auto', 'dense')
+        yy_dense = path == 'dense' or (path == 'auto'
+                                       and label_graph != 'el'
+                                       and self.label_density >= dense_threshold)
+        self.xy_dense, self.yy_dense = xy_dense, yy_dense
+        xy_cls = DenseLaMPConv if xy_dense else LaMPConv
+        yy_cls = DenseLaMPConv if yy_dense else LaMPConv
+        in_xy = (self.feature_channels, hidden_channels)
+        self.xy_convs = ModuleList([
+            xy_cls(in_xy, hidden_channels, heads=heads, dropout=dropout)
+            for _ in range(steps)
+        ])
+        self.yy_convs = ModuleList([
+            yy_cls(hidden_channels, hidden_channels, heads=heads,
+                   dropout=dropout) for _ in range(steps)
+        ])
+        self.reset_parameters()
+
+    @property
+    def label_density(self) -> float:
+        r"""Edges of the label graph (self loops included) divided by
+        :math:`L^2`."""
+        return self.label_edge_index.size(1) / self.num_labels**2
+
+    @property
+    def stage_names(self) -> List[str]:
+        r"""Names of the readout stages: ``['1.1', '1.2', '2.1', ...]``."""
+        return [f'{t + 1}.{k}' for t in range(self.steps) for k in (1, 2)]
+
+    def reset_parameters(self):
+        r"""Resets all learnable parameters of the module."""
+        # Small label embeddings keep the tied readout <W^y_i, u_i> (u_i is
+        # layer-normalised) at unit scale at initialisation.
+        torch.nn.init.normal_(self.label_emb.weight,
+                              std=self.hidden_channels**-0.5)
+        if self.readout_untied is not None:
+            torch.nn.init.normal_(self.readout_untied,
+                                  std=self.hidden_channels**-0.5)
+        if self.encoder is not None and hasattr(self.encoder,
+                                                'reset_parameters'):
+            self.encoder.reset_parameters()
+        for conv in list(self.xy_convs) + list(self.yy_convs):
+            conv.reset_parameters()
+
+    @property
+    def readout_weight(self) -> Tensor:
+        r"""The readout matrix :math:`\mathbf{W}^o` of Eq. 14: the label
+        embedding parameter :math:`\mathbf{W}^y` itself when weights are
+        tied."""
+        if self.readout_untied is None:
+            return self.label_emb.weight
+        return self.readout_untied
+
+    def readout(self, u: Tensor) -> Tensor:
+        r"""Eq. 14 before the sigmoid: :obj:`[B, L, d]` -> :obj:`[B, L]`."""
+        return (u * self.readout_weight).sum(dim=-1)
+
+    def forward(self, data: Batch,
+                return_attention: bool = False) -> LaMPOutput:
+        r"""Encodes the feature nodes of :obj:`data` with :obj:`encoder`
+        and runs label message passing.
+
+        Args:
+            data (torch_geometric.data.Batch): A batch of samples.
+            return_attention (bool, optional): If set to :obj:`True`, the
+                output carries the attention of every stage.
+                (default: :obj:`False`)
+        """
+        if self.encoder is None:
+            raise RuntimeError("This LaMP model has no 'encoder'; call "
+                               "'forward_features' with feature embeddings")
+        z = self.encoder(data)
+        batch = getattr(data, 'batch', None)
+        num_samples = getattr(data, 'num_graphs', None)
+        if batch is None:
+            batch = z.new_zeros(z.size(0), dtype=torch.long)
+            num_samples = 1
+        return self.forward_features(z, batch, int(num_samples),
+                                     return_attention=return_attention)
+
+    def forward_features(
+        self,
+        z: Tensor,
+        batch: Tensor,
+        num_samples: Optional[int] = None,
+        return_attention: bool = False,
+    ) -> LaMPOutput:
+        r"""Runs label message passing on given feature node embeddings, e.g.
+        the output of any PyG GNN.
+
+        Args:
+            z (torch.Tensor): Feature node embeddings
+                :obj:`[num_feature_nodes, feature_channels]`.
+            batch (torch.Tensor): Sample index of every feature node
+                :obj:`[num_feature_nodes]`.
+            num_samples (int, optional): Number of samples :math:`B` (samples
+                may have no feature node). (default: :obj:`batch.max() + 1`)
+            return_attention (bool, optional): If set to :obj:`True`, the
+                output carries the attention of every stage.
+                (default: :obj:`False`)
+        """
+        if z.dim() != 2 or z.size(-1) != self.feature_channels:
+            raise ValueError(f"Expected feature embeddings of shape [N, "
+                             f"{self.feature_channels}] (got "
+                             f"{list(z.shape)})")
+        if batch.shape != z.shape[:1]:
+            raise ValueError(f"'batch' must have shape [{z.size(0)}] (got "
+                             f"{list(batch.shape)})")
+        if num_samples is None:
+            num_samples = int(batch.max()) + 1 if batch.numel() > 0 else 0
+        B, L, d = num_samples, self.num_labels, self.hidden_channels
+
+        u = self.label_emb.weight.unsqueeze(0).expand(B, L, d)
+        xy_graph = self._xy_graph(z, batch, B)
+        yy_graph = self._yy_graph(B)
+
+        stage_logits: List[Tensor] = []
+        attention: Optional[Dict[str, Attention]] = (
+            {} if return_attention else None)
+        names = self.stage_names
+        for t in range(self.steps):
+            u, att = self._run(self.xy_convs[t], (z, u), xy_graph,
+                               return_attention)
+            stage_logits.append(self.readout(u))
+            if attention is not None and att is not None:
+                attention[names[2 * t]] = att
+            u, att = self._run(self.yy_convs[t], u, yy_graph,
+                               return_attention)
+            stage_logits.append(self.readout(u))
+            if attention is not None and att is not None:
+                attention[names[2 * t + 1]] = att
+
+        return LaMPOutput(logits=stage_logits[-1], stage_logits=stage_logits,
+                          stage_names=names, attention=attention)
+
+    # Graph plumbing ##########################################################
+
+    def _xy_graph(self, z: Tensor, batch: Tensor, B: int) -> Dict:
+        L = self.num_labels
+        if self.xy_dense:
+            z_pad, mask = to_dense_batch(z, batch, batch_size=B)
+            ptr = torch.cat([mask.new_zeros(1, dtype=torch.long),
+                             mask.sum(dim=1).cumsum(0)])
+            return dict(dense=True, z_pad=z_pad, mask=mask, ptr=ptr)
+        N = z.size(0)
+        src = torch.arange(N, device=z.device).repeat_interleave(L)
+        dst = (batch.repeat_interleave(L) * L +
+               torch.arange(L, device=z.device).repeat(N))
+        return dict(dense=False, edge_index=torch.stack([src, dst]))
+
+    def _yy_graph(self, B: int) -> Dict:
+        L = self.num_labels
+        if self.yy_dense:
+            adj = None if self.label_graph == 'fc' else self.label_adj
+            return dict(dense=True, adj=adj)
+        ei = self.label_edge_index
+        offset = torch.arange(B, device=ei.device) * L
+        ei = (ei.unsqueeze(1) + offset.view(1, -1, 1)).view(2, -1)
+        return dict(dense=False, edge_index=ei)
+
+    def _run(
+        self,
+        conv: torch.nn.Module,
+        x: Union[Tensor, Tuple[Tensor, Tensor]],
+        graph: Dict,
+        return_attention: bool,
+    ) -> Tuple[Tensor, Optional[Attention]]:
+        bipartite = isinstance(x, tuple)
+        u = x[1] if isinstance(x, tuple) else x
+        B, L, d = u.shape
+        if graph['dense']:
+            if bipartite:
+                inputs = (graph['z_pad'], u)
+                kwargs = dict(mask=graph['mask'])
+            else:
+                inputs = u
+                kwargs = dict(adj=graph['adj'])
+            if not return_attention:
+                return conv(inputs, **kwargs), None
+            out, alpha = conv(inputs, return_attention_weights=True, **kwargs)
+            return out, self._dense_to_sparse_attention(alpha, graph,
+                                                        bipartite)
+        if bipartite:
+            inputs = (x[0], u.reshape(B * L, d))
+        else:
+            inputs = u.reshape(B * L, d)
+        if not return_attention:
+            out = conv(inputs, graph['edge_index'])
+            return out.view(B, L, -1), None
+        out, att = conv(inputs, graph['edge_index'],
+                        return_attention_weights=True)
+        return out.view(B, L, -1), att
+
+    def _dense_to_sparse_attention(self, alpha: Tensor, graph: Dict,
+                                   bipartite: bool) -> Attention:
+        # alpha: [B, H, L, S]
+        B, H, L, S = alpha.shape
+        if bipartite:
+            allowed = graph['mask'].unsqueeze(1).expand(B, L, S)
+        elif graph['adj'] is None:
+            allowed = alpha.new_ones(B, L, S, dtype=torch.bool)
+        else:
+            allowed = graph['adj'].unsqueeze(0).expand(B, L, S)
+        b, i, j = allowed.nonzero(as_tuple=True)
+        dst = b * L + i
+        src = graph['ptr'][b] + j if bipartite else b * L + j
+        return torch.stack([src, dst]), alpha.permute(0, 2, 3, 1)[b, i, j]
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(num_labels={self.num_labels}, '
+                f'hidden_channels={self.hidden_channels}, '
+                f'steps={self.steps}, heads={self.heads}, '
+                f'label_graph={self.label_graph})')
+
+
+def _check_label_edge_index(edge_index: Tensor, num_labels: int) -> Tensor:
+    if not isinstance(edge_index, Tensor):
+        edge_index = torch.as_tensor(edge_index)
+    if edge_index.is_floating_point() or edge_index.dtype == torch.bool:
+        raise ValueError(f"'label_edge_index' must hold integer indices (got "
+                         f"{edge_index.dtype})")
+    if edge_index.dim() != 2 or edge_index.size(0) != 2:
+        raise ValueError(f"'label_edge_index' must have shape [2, E] (got "
+                         f"{list(edge_index.shape)})")
+    edge_index = edge_index.long()
+    if edge_index.numel() > 0:
+        lo, hi = int(edge_index.min()), int(edge_index.max())
+        if lo < 0 or hi >= num_labels:
+            raise ValueError(f"'label_edge_index' has indices in [{lo}, {hi}] "
+                             f"but the model has {num_labels} labels "
+                             f"(valid: 0..{num_labels - 1})")
+    return edge_index
