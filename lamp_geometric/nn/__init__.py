@@ -7,6 +7,7 @@ from .encoders import (
     CategoricalEmbedding,
     FMPEncoder,
     GINEncoder,
+    molecule_encoder,
 )
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     'CategoricalEmbedding',
     'FMPEncoder',
     'GINEncoder',
+    'molecule_encoder',
 ]

@@ -245,3 +245,36 @@ def _batch_vector(data: Batch, x: Tensor) -> Tensor:
     if batch is None:
         return x.new_zeros(x.size(0), dtype=torch.long)
     return batch
+
+
+#: Names accepted by :func:`molecule_encoder`.
+MOLECULE_ENCODERS = ('emb', 'fmp', 'gin')
+
+
+def molecule_encoder(name: str, hidden_channels: int, heads: int = 4,
+                     dropout: float = 0.,
+                     num_layers: int = 2) -> torch.nn.Module:
+    r"""Builds a feature encoder for molecules featurised by
+    :func:`torch_geometric.utils.from_smiles`.
+
+    Args:
+        name (str): :obj:`'emb'` (the paper's "Emb": atom embeddings only),
+            :obj:`'fmp'` (the paper's "FMP": atom embeddings then
+            :obj:`num_layers` LaMP blocks over the bond graph with self
+            loops) or :obj:`'gin'` (a PyG GINE stack over the bond graph).
+        hidden_channels (int): Embedding size :math:`d`.
+        heads (int, optional): Attention heads of FMP. (default: :obj:`4`)
+        dropout (float, optional): Dropout. (default: :obj:`0.`)
+        num_layers (int, optional): Layers of FMP or GIN. (default: :obj:`2`)
+    """
+    if name == 'emb':
+        return AtomEmbedding(hidden_channels)
+    if name == 'fmp':
+        return FMPEncoder(AtomEmbedding(hidden_channels), hidden_channels,
+                          num_layers=num_layers, heads=heads, dropout=dropout,
+                          graph='edge_index')
+    if name == 'gin':
+        return GINEncoder(hidden_channels, num_layers=num_layers,
+                          dropout=dropout)
+    raise ValueError(f"Unknown molecule encoder '{name}' (choose from "
+                     f"{MOLECULE_ENCODERS})")

@@ -2,6 +2,7 @@ import math
 import typing
 from typing import Optional, Tuple, Union
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -160,7 +161,9 @@ class LaMPConv(LaMPBlockMixin, MessagePassing):
                 :class:`torch_geometric.EdgeIndex`, or a transposed sparse
                 adjacency (:obj:`torch.sparse` CSR/CSC/COO or
                 :class:`torch_sparse.SparseTensor` of shape
-                :obj:`[num_dst, num_src]`).
+                :obj:`[num_dst, num_src]`).  A CSC adjacency is converted to
+                CSR (the layout of the returned attention adjacency) and a
+                COO one is coalesced.
             return_attention_weights (bool, optional): If set to a value,
                 additionally returns the tuple
                 :obj:`(edge_index, attention_weights)` with the attention
@@ -171,6 +174,17 @@ class LaMPConv(LaMPBlockMixin, MessagePassing):
 
         if isinstance(x, Tensor):
             x = (x, x)
+
+        if isinstance(edge_index, Tensor) and is_torch_sparse_tensor(
+                edge_index):
+            # `MessagePassing` reads CSR and coalesced COO adjacencies only:
+            # a CSC one (e.g. `to_torch_csr_tensor(edge_index).t()`) is
+            # converted to CSR, and a transposed COO one is coalesced.
+            if edge_index.layout == torch.sparse_csc:
+                edge_index = edge_index.to_sparse_csr()
+            elif (edge_index.layout == torch.sparse_coo
+                  and not edge_index.is_coalesced()):
+                edge_index = edge_index.coalesce()
 
         query = self.lin_query(x[1]).view(-1, H, D)
         key = self.lin_key(x[0]).view(-1, H, D)
