@@ -4,22 +4,36 @@ The loops are model-agnostic: a model maps a batch to either a
 :class:`~lamp_geometric.nn.LaMPOutput` (its intermediate readouts then enter
 the LaMP loss) or a plain logits tensor :obj:`[B, L]`.  Targets are
 :obj:`batch.y` of shape :obj:`[B, L]` with NaN for missing labels.
+
+:func:`fit` can write a training-state checkpoint after every epoch and
+resume from it with the same final weights and metrics as an uninterrupted
+run.  Under :obj:`torchrun` (see :mod:`lamp_geometric.distributed`) the loops
+run data-parallel: :func:`make_loaders` shards the data, :func:`fit` wraps the
+model in :class:`~torch.nn.parallel.DistributedDataParallel`, :func:`predict`
+gathers the predictions of all processes, and only rank 0 prints and writes.
 """
 import copy
 import math
+import os
 import random
 import time
+import warnings
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from torch import Tensor
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data.distributed import DistributedSampler
 from tqdm.auto import tqdm
 
+from torch_geometric.data import InMemoryDataset
 from torch_geometric.loader import DataLoader
 
+from lamp_geometric import distributed as D
 from lamp_geometric import metrics as M
+from lamp_geometric.io import atomic_save
 from lamp_geometric.nn.loss import LaMPLoss
 from lamp_geometric.nn.models.lamp import LaMPOutput
 
@@ -48,7 +62,18 @@ def _targets(batch) -> Tensor:
     y = batch.y
     if y.dim() == 1:
         y = y.view(batch.num_graphs, -1)
-    return y.float()
+    y = y.float()
+    bad = ~(y.isnan() | (y == 0) | (y == 1))
+    if bool(bad.any()):
+        i, j = bad.nonzero()[0].tolist()
+        where = f"sample {i} of the batch"
+        idx = getattr(batch, 'idx', None)
+        if isinstance(idx, Tensor) and idx.numel() == y.size(0):
+            where += f" (data set row {int(idx[i])})"
+        raise ValueError(f"Invalid target {y[i, j].item()!r} at {where}, "
+                         f"label column {j}: targets must be 0, 1 or NaN "
+                         f"(missing)")
+    return y
 
 
 def train_epoch(
@@ -60,21 +85,32 @@ def train_epoch(
     progress: bool = False,
 ) -> float:
     r"""Runs one training epoch and returns the mean training loss (weighted
-    by batch size)."""
+    by batch size; in a distributed run, over all processes)."""
     model.train()
+    distributed = D.is_distributed()
     total, count = 0.0, 0
-    for batch in tqdm(loader, desc='train', leave=False, disable=not progress):
+    for batch in tqdm(loader, desc='train', leave=False,
+                      disable=not progress or not D.is_main_process()):
         batch = batch.to(device)
         optimizer.zero_grad()
         logits, inter = split_output(model(batch))
         loss = loss_fn(logits, _targets(batch), inter)
-        if not torch.isfinite(loss):
-            raise FloatingPointError(f"The training loss became {loss.item()}"
-                                     f"; lower the learning rate")
+        value = loss.item()
+        finite = math.isfinite(value)
+        if distributed:
+            # All processes stop together: one that raised alone would leave
+            # the others waiting in the gradient all-reduce.
+            finite = D.all_reduce_sum([0.0 if finite else 1.0])[0] == 0.0
+        if not finite:
+            raise FloatingPointError(f"The training loss became {value} (on "
+                                     f"rank {D.get_rank()} or another); "
+                                     f"lower the learning rate")
         loss.backward()
         optimizer.step()
-        total += float(loss) * batch.num_graphs
+        total += value * batch.num_graphs
         count += batch.num_graphs
+    if distributed:
+        total, count = D.all_reduce_sum([total, count])
     return total / max(count, 1)
 
 
@@ -87,7 +123,20 @@ def predict(
 ) -> Tuple[np.ndarray, np.ndarray, float]:
     r"""Returns :obj:`(y_true, y_prob, loss)` over a loader: targets
     :obj:`[N, L]` (NaN kept), sigmoid probabilities :obj:`[N, L]`, and the
-    mean loss (:obj:`nan` without :obj:`loss_fn`)."""
+    mean loss (:obj:`nan` without :obj:`loss_fn`).
+
+    In a distributed run with a loader sharded by a
+    :class:`~torch.utils.data.distributed.DistributedSampler` (e.g. from
+    :func:`make_loaders`), every process returns the predictions of all
+    processes, gathered in data set order without duplicates (see
+    :func:`lamp_geometric.distributed.all_gather_arrays`).  A
+    :class:`~torch.nn.parallel.DistributedDataParallel` model is unwrapped
+    first: evaluation needs no collective per batch.
+
+    Raises:
+        ValueError: If the loader yields no sample.
+    """
+    model = _unwrap_ddp(model)
     model.eval()
     ys, probs = [], []
     total, count = 0.0, 0
@@ -100,8 +149,17 @@ def predict(
             count += batch.num_graphs
         ys.append(y.cpu())
         probs.append(torch.sigmoid(logits.float()).cpu())
-    y_true = torch.cat(ys).numpy()
-    y_prob = torch.cat(probs).numpy()
+    y_true = torch.cat(ys).numpy() if ys else np.zeros((0, 0), np.float32)
+    y_prob = torch.cat(probs).numpy() if probs else y_true.copy()
+    sampler = getattr(loader, 'sampler', None)
+    if D.is_distributed() and isinstance(sampler, DistributedSampler):
+        n = len(loader.dataset)
+        y_true = D.all_gather_arrays(y_true, num_samples=n)
+        y_prob = D.all_gather_arrays(y_prob, num_samples=n)
+        total, count = D.all_reduce_sum([total, count])
+    if y_true.shape[0] == 0:
+        raise ValueError("The loader yielded no sample: nothing to predict "
+                         "(is the data set or the split empty?)")
     loss = total / count if count > 0 else math.nan
     return y_true, y_prob, loss
 
@@ -116,11 +174,14 @@ class FitResult:
         history (list of dict): Per epoch: train loss, validation loss and
             validation metrics, epoch time in seconds.
         epoch_times (list of float): Seconds per training epoch.
+        resumed_epoch (int): The last epoch of the checkpoint training
+            resumed from (:obj:`0`: trained from the start).
     """
     best_epoch: int
     best_score: float
     history: List[Dict[str, float]] = field(default_factory=list)
     epoch_times: List[float] = field(default_factory=list)
+    resumed_epoch: int = 0
 
     @property
     def median_epoch_time(self) -> float:
@@ -138,9 +199,32 @@ def fit(
     device: torch.device = torch.device('cpu'),
     progress: bool = True,
     log: Optional[Callable[[str], None]] = None,
+    scheduler: Optional[Any] = None,
+    checkpoint_path: Optional[str] = None,
+    resume: bool = False,
+    label_names: Optional[Sequence[str]] = None,
 ) -> FitResult:
     r"""Trains for :obj:`epochs` epochs and leaves :obj:`model` holding the
     weights of the epoch with the best validation score.
+
+    With :obj:`checkpoint_path`, the full training state is written there
+    (atomically, by rank 0 only) after every epoch: model, optimizer and
+    scheduler states, the epoch, the best state and score, the history, the
+    Python/NumPy/PyTorch RNG states of every process and the state of the
+    train loader's generator.  :obj:`resume=True` continues from that file,
+    so a run stopped after epoch :math:`k` and resumed ends with the same
+    weights and metrics as an uninterrupted one (bit for bit on the CPU).
+    Build the model, optimizer, scheduler and loaders exactly as for the
+    first run before resuming.
+
+    In a distributed run (see :mod:`lamp_geometric.distributed`) the model
+    is wrapped in :class:`~torch.nn.parallel.DistributedDataParallel`, the
+    train sampler's epoch is set every epoch, validation metrics are
+    computed on the predictions of all processes, and only rank 0 logs.
+
+    Before training, a :class:`UserWarning` names every label without a
+    positive (or without a negative) training target (see
+    :func:`check_label_coverage`).
 
     Args:
         select (str, optional): Validation criterion, one of
@@ -148,18 +232,95 @@ def fit(
             of :mod:`lamp_geometric.metrics` (F1 scores at their validation-
             tuned thresholds; higher is better). (default: :obj:`'loss'`)
         log (callable, optional): Receives one line per epoch.
+        scheduler (optional): A learning rate scheduler stepped once after
+            every epoch; a
+            :class:`~torch.optim.lr_scheduler.ReduceLROnPlateau` receives the
+            validation score of :obj:`select`. (default: :obj:`None`)
+        checkpoint_path (str, optional): Where to write the training state
+            after every epoch. (default: :obj:`None`)
+        resume (bool, optional): If set to :obj:`True`, continues from
+            :obj:`checkpoint_path` when that file exists (and starts from
+            scratch, saying so, when it does not). (default: :obj:`False`)
+        label_names (list of str, optional): Label names for warnings.
+            (default: the train data set's :obj:`label_names`, if any)
+
+    Raises:
+        ValueError: On an unknown :obj:`select`, :obj:`resume` without
+            :obj:`checkpoint_path`, or a checkpoint that does not match this
+            run (another :obj:`select`, a scheduler present in one but not
+            the other).
     """
     if select not in SELECT_CHOICES:
         raise ValueError(f"'select' must be one of {SELECT_CHOICES} (got "
                          f"'{select}')")
+    if resume and checkpoint_path is None:
+        raise ValueError("resume=True needs a 'checkpoint_path'")
+    main = D.is_main_process()
+
+    def say(line: str) -> None:
+        if log is not None and main:
+            log(line)
+
     sign = -1.0 if select == 'loss' else 1.0
-    best_score, best_epoch, best_state = -math.inf, 0, None
+    net = D.unwrap_model(model)
+    best_score, best_epoch = -math.inf, 0
+    best_state: Optional[Dict[str, Tensor]] = None
     result = FitResult(best_epoch=0, best_score=math.nan)
-    bar = tqdm(range(1, epochs + 1), desc='epochs', disable=not progress)
+    start_epoch = 1
+
+    if resume and checkpoint_path is not None:
+        if os.path.isfile(checkpoint_path):
+            state = load_training_state(checkpoint_path, map_location=device)
+            if state['select'] != select:
+                raise ValueError(f"'{checkpoint_path}' selects the best epoch "
+                                 f"by '{state['select']}', this run by "
+                                 f"'{select}'")
+            if (state['scheduler'] is None) != (scheduler is None):
+                raise ValueError(f"'{checkpoint_path}' was written "
+                                 f"{'without' if scheduler else 'with'} a "
+                                 f"learning rate scheduler; pass the same "
+                                 f"one to resume")
+            net.load_state_dict(state['model'])
+            optimizer.load_state_dict(state['optimizer'])
+            if scheduler is not None:
+                scheduler.load_state_dict(state['scheduler'])
+            best_score = float(state['best_score'])
+            best_epoch = int(state['best_epoch'])
+            best_state = state['best_state']
+            result.history = list(state['history'])
+            result.epoch_times = list(state['epoch_times'])
+            result.resumed_epoch = int(state['epoch'])
+            _set_rng_state(state['rng'], train_loader)
+            start_epoch = result.resumed_epoch + 1
+            say(f"resumed from '{checkpoint_path}' after epoch "
+                f"{result.resumed_epoch}")
+        else:
+            say(f"no checkpoint at '{checkpoint_path}': training from the "
+                f"start")
+
+    if main and start_epoch == 1:
+        y_train = _loader_targets(train_loader)
+        if y_train is not None:
+            names = label_names
+            if names is None:
+                names = getattr(train_loader.dataset, 'label_names', None)
+            check_label_coverage(y_train, names, split='training')
+
+    train_model = model
+    if D.is_distributed() and not isinstance(model, DistributedDataParallel):
+        train_model = DistributedDataParallel(
+            model, device_ids=[device] if device.type == 'cuda' else None)
+    sampler = getattr(train_loader, 'sampler', None)
+
+    bar = tqdm(range(start_epoch, epochs + 1), desc='epochs',
+               disable=not progress or not main, initial=start_epoch - 1,
+               total=epochs)
     for epoch in bar:
+        if hasattr(sampler, 'set_epoch'):
+            sampler.set_epoch(epoch)
         start = time.perf_counter()
-        train_loss = train_epoch(model, train_loader, optimizer, loss_fn,
-                                 device)
+        train_loss = train_epoch(train_model, train_loader, optimizer,
+                                 loss_fn, device)
         result.epoch_times.append(time.perf_counter() - start)
         y_val, p_val, val_loss = predict(model, val_loader, device, loss_fn)
         row: Dict[str, float] = dict(epoch=epoch, train_loss=train_loss,
@@ -173,17 +334,29 @@ def fit(
             row.update({f'val_{k}': v for k, v in val_metrics.items()})
             score = val_metrics[select]
         result.history.append(row)
+        if scheduler is not None:
+            if isinstance(scheduler,
+                          torch.optim.lr_scheduler.ReduceLROnPlateau):
+                scheduler.step(score)
+            else:
+                scheduler.step()
         if math.isfinite(score) and sign * score > best_score:
             best_score, best_epoch = sign * score, epoch
-            best_state = copy.deepcopy(model.state_dict())
+            best_state = copy.deepcopy(net.state_dict())
+        if checkpoint_path is not None:
+            save_training_state(
+                checkpoint_path, model=net, optimizer=optimizer,
+                scheduler=scheduler, epoch=epoch, select=select,
+                best_epoch=best_epoch, best_score=best_score,
+                best_state=best_state, history=result.history,
+                epoch_times=result.epoch_times, train_loader=train_loader)
         bar.set_postfix(train=f'{train_loss:.4f}', val=f'{val_loss:.4f}',
                         best=best_epoch)
-        if log is not None:
-            log(f"epoch {epoch:3d}  train loss {train_loss:.4f}  val loss "
-                f"{val_loss:.4f}  val {select} {score:.4f}  "
-                f"{result.epoch_times[-1]:.1f}s")
+        say(f"epoch {epoch:3d}  train loss {train_loss:.4f}  val loss "
+            f"{val_loss:.4f}  val {select} {score:.4f}  "
+            f"{result.epoch_times[-1]:.1f}s")
     if best_state is not None:
-        model.load_state_dict(best_state)
+        net.load_state_dict(best_state)
     result.best_epoch = best_epoch
     result.best_score = sign * best_score if best_epoch else math.nan
     return result
@@ -213,12 +386,246 @@ def make_loaders(
     seed: int = 0,
 ) -> Tuple[DataLoader, DataLoader, DataLoader]:
     r"""Train (shuffled with a seeded generator), validation and test
-    loaders for index splits of a PyG dataset."""
+    loaders for index splits of a PyG dataset.
+
+    In a distributed run (see :mod:`lamp_geometric.distributed`) the train
+    loader samples with
+    :obj:`DistributedSampler(shuffle=True, seed=seed)` (:func:`fit` calls
+    its :meth:`set_epoch`) and the validation and test loaders with
+    :class:`~lamp_geometric.distributed.DistributedEvalSampler`;
+    :obj:`batch_size` is then per process (the global batch is
+    :obj:`batch_size` times the world size).
+    """
     train_idx, val_idx, test_idx = splits
     gen = torch.Generator().manual_seed(seed)
+    train_ds, val_ds, test_ds = (dataset[train_idx], dataset[val_idx],
+                                 dataset[test_idx])
+    if D.is_distributed():
+        return (
+            DataLoader(train_ds, batch_size=batch_size,
+                       sampler=DistributedSampler(train_ds, shuffle=True,
+                                                  seed=seed),
+                       generator=gen),
+            DataLoader(val_ds, batch_size=batch_size,
+                       sampler=D.DistributedEvalSampler(val_ds)),
+            DataLoader(test_ds, batch_size=batch_size,
+                       sampler=D.DistributedEvalSampler(test_ds)),
+        )
     return (
-        DataLoader(dataset[train_idx], batch_size=batch_size, shuffle=True,
+        DataLoader(train_ds, batch_size=batch_size, shuffle=True,
                    generator=gen),
-        DataLoader(dataset[val_idx], batch_size=batch_size),
-        DataLoader(dataset[test_idx], batch_size=batch_size),
+        DataLoader(val_ds, batch_size=batch_size),
+        DataLoader(test_ds, batch_size=batch_size),
     )
+
+
+def check_label_coverage(
+    y: Any,
+    label_names: Optional[Sequence[str]] = None,
+    split: str = 'training',
+) -> Dict[str, List[int]]:
+    r"""Warns about labels a model cannot learn (or a metric cannot score)
+    from these targets: labels without any positive, without any negative,
+    or without any observed (non-NaN) target.
+
+    Such labels do not break training -- the loss masks missing targets and
+    ranking metrics skip single-class labels -- but the user should know.
+
+    Args:
+        y (array-like): Targets :obj:`[N, L]` (0, 1 or NaN).
+        label_names (list of str, optional): Names used in the warning
+            instead of the column indices. (default: :obj:`None`)
+        split (str, optional): Name of the split, for the message.
+            (default: :obj:`'training'`)
+
+    Returns:
+        dict: :obj:`'no_positive'`, :obj:`'no_negative'` and
+        :obj:`'unobserved'`, each a list of label indices.
+    """
+    if isinstance(y, Tensor):
+        y = y.detach().cpu().numpy()
+    y = np.asarray(y, dtype=np.float64)
+    if y.ndim != 2:
+        raise ValueError(f"'y' must have shape [N, L] (got {y.shape})")
+    observed = ~np.isnan(y)
+    unobserved = np.flatnonzero(~observed.any(0)).tolist()
+    no_pos = np.flatnonzero(observed.any(0) & ~(y == 1).any(0)).tolist()
+    no_neg = np.flatnonzero(observed.any(0) & ~(y == 0).any(0)).tolist()
+
+    def name(j: int) -> str:
+        if label_names is not None and j < len(label_names):
+            return repr(str(label_names[j]))
+        return str(j)
+
+    parts = []
+    for what, cols in (('no positive', no_pos), ('no negative', no_neg),
+                       ('no observed', unobserved)):
+        if cols:
+            parts.append(f"{len(cols)} label(s) with {what} {split} target: "
+                         f"{', '.join(name(j) for j in cols)}")
+    if parts:
+        warnings.warn('; '.join(parts) + ". They are trained on what there "
+                      "is (the model learns a constant for them) and ranking "
+                      "metrics skip labels whose targets hold one class.",
+                      UserWarning, stacklevel=2)
+    return dict(no_positive=no_pos, no_negative=no_neg,
+                unobserved=unobserved)
+
+
+# Training state ##############################################################
+
+#: Marker stored in every training-state checkpoint.
+TRAINING_STATE_FORMAT = 'lamp_geometric.training_state'
+#: Version of the training-state layout.
+TRAINING_STATE_VERSION = 1
+
+
+def save_training_state(
+    path: str,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: Optional[Any],
+    epoch: int,
+    select: str,
+    best_epoch: int,
+    best_score: float,
+    best_state: Optional[Dict[str, Tensor]],
+    history: List[Dict[str, float]],
+    epoch_times: List[float],
+    train_loader: Optional[DataLoader] = None,
+) -> None:
+    r"""Writes what :func:`fit` needs to resume after :obj:`epoch` to
+    :obj:`path` with :func:`lamp_geometric.io.atomic_save` (a crash while
+    writing leaves the previous file intact).
+
+    In a distributed run every process must call it (the RNG states of all
+    processes are gathered) and only rank 0 writes.  The file holds only
+    tensors, numbers, strings, lists and dictionaries, so
+    :func:`load_training_state` reads it with :obj:`weights_only=True`.
+    """
+    rng = D.all_gather_objects(_rng_state(train_loader))
+    if not D.is_main_process():
+        return
+    obj = dict(
+        format=TRAINING_STATE_FORMAT,
+        format_version=TRAINING_STATE_VERSION,
+        epoch=int(epoch),
+        select=select,
+        model=_cpu_state(D.unwrap_model(model).state_dict()),
+        optimizer=optimizer.state_dict(),
+        scheduler=None if scheduler is None else scheduler.state_dict(),
+        best_epoch=int(best_epoch),
+        best_score=float(best_score),
+        best_state=None if best_state is None else _cpu_state(best_state),
+        history=[{k: (v if isinstance(v, (int, str)) else float(v))
+                  for k, v in row.items()} for row in history],
+        epoch_times=[float(t) for t in epoch_times],
+        world_size=D.get_world_size(),
+        rng=rng,
+    )
+    atomic_save(obj, path)
+
+
+def load_training_state(path: str,
+                        map_location: Any = 'cpu') -> Dict[str, Any]:
+    r"""Reads a file written by :func:`save_training_state`.
+
+    Raises:
+        FileNotFoundError: If :obj:`path` does not exist.
+        ValueError: If the file is not a readable training state of a
+            supported version.
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"Training state not found: '{path}'")
+    try:
+        obj = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # unpickling errors come in many types
+        raise ValueError(f"'{path}' is not a readable training state: {e}"
+                         ) from e
+    if not isinstance(obj, dict) or obj.get('format') != TRAINING_STATE_FORMAT:
+        raise ValueError(f"'{path}' is not a lamp_geometric training state")
+    version = int(obj.get('format_version', -1))
+    if version > TRAINING_STATE_VERSION:
+        raise ValueError(f"'{path}' has training-state format {version}; "
+                         f"this version reads up to {TRAINING_STATE_VERSION}")
+    return obj
+
+
+def _cpu_state(state: Dict[str, Tensor]) -> Dict[str, Tensor]:
+    return {k: v.detach().cpu().clone() for k, v in state.items()}
+
+
+def _loader_generators(loader: Optional[DataLoader]) -> List[torch.Generator]:
+    gens: List[torch.Generator] = []
+    for owner in (loader, getattr(loader, 'sampler', None)):
+        gen = getattr(owner, 'generator', None)
+        if isinstance(gen, torch.Generator) and all(gen is not g
+                                                    for g in gens):
+            gens.append(gen)
+    return gens
+
+
+def _rng_state(loader: Optional[DataLoader]) -> Dict[str, Any]:
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state: Dict[str, Any] = dict(
+        torch=torch.get_rng_state(),
+        numpy=dict(kind=kind, keys=torch.from_numpy(keys.astype(np.int64)),
+                   pos=int(pos), has_gauss=int(has_gauss),
+                   cached_gaussian=float(cached)),
+        python=random.getstate(),
+        loader=[g.get_state() for g in _loader_generators(loader)],
+    )
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state['cuda'] = torch.cuda.get_rng_state()
+    return state
+
+
+def _set_rng_state(states: List[Dict[str, Any]],
+                   loader: Optional[DataLoader]) -> None:
+    rank, world = D.get_rank(), D.get_world_size()
+    if len(states) != world:
+        warnings.warn(f"The checkpoint was written by {len(states)} "
+                      f"process(es), this run has {world}: data order and "
+                      f"dropout will differ from an uninterrupted run",
+                      UserWarning, stacklevel=3)
+    state = states[rank % len(states)]
+    torch.set_rng_state(state['torch'].cpu())
+    npy = state['numpy']
+    np.random.set_state((npy['kind'], npy['keys'].cpu().numpy().astype(
+        np.uint32), npy['pos'], npy['has_gauss'], npy['cached_gaussian']))
+    version, internal, gauss = state['python']
+    random.setstate((version, tuple(internal), gauss))
+    gens = _loader_generators(loader)
+    for gen, gen_state in zip(gens, state['loader']):
+        gen.set_state(gen_state.cpu())
+    if 'cuda' in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state['cuda'].cpu())
+
+
+def _loader_targets(loader: DataLoader) -> Optional[np.ndarray]:
+    r"""The targets :obj:`[N, L]` of a loader's data set, or :obj:`None` if
+    they cannot be read cheaply."""
+    dataset = getattr(loader, 'dataset', None)
+    if dataset is None:
+        return None
+    try:
+        if isinstance(dataset, InMemoryDataset):
+            data, slices = dataset._data, dataset.slices
+            y = getattr(data, 'y', None)
+            if (isinstance(y, Tensor) and y.dim() == 2 and slices is not None
+                    and 'y' in slices and
+                    bool((slices['y'].diff() == 1).all())):
+                idx = torch.as_tensor(list(dataset.indices()),
+                                      dtype=torch.long)
+                return y[idx].float().numpy()
+        ys = [data.y.reshape(1, -1).float() for data in dataset]
+        return torch.cat(ys).numpy() if ys else None
+    except Exception:  # an unusual data set: skip the check
+        return None
+
+
+def _unwrap_ddp(model: torch.nn.Module) -> torch.nn.Module:
+    while isinstance(model, (DistributedDataParallel,
+                             torch.nn.DataParallel)):
+        model = model.module
+    return model

@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+import torch
+
+from lamp_geometric.graphs import (
+    co_occurrence,
+    density,
+    edgeless,
+    fully_connected,
+    validate_edge_index,
+)
+
+
+def edges(edge_index):
+    return set(map(tuple, edge_index.t().tolist()))
+
+
+def test_edgeless_and_fully_connected():
+    assert edges(edgeless(3)) == {(0, 0), (1, 1), (2, 2)}
+    assert edgeless(3, self_loops=False).shape == (2, 0)
+    assert edges(fully_connected(2)) == {(0, 0), (0, 1), (1, 0), (1, 1)}
+    assert edges(fully_connected(2, self_loops=False)) == {(0, 1), (1, 0)}
+    assert density(fully_connected(4), 4) == 1.0
+    with pytest.raises(ValueError, match='positive'):
+        edgeless(0)
+
+
+def test_co_occurrence():
+    # Labels 0 and 1 co-occur twice, 0 and 2 once, 1 and 2 never.
+    y = torch.tensor([[1, 1, 0], [1, 0, 1], [1, 1, 0], [0, 0, 0]])
+    assert edges(co_occurrence(y)) == {(0, 1), (1, 0), (0, 2), (2, 0)}
+    assert edges(co_occurrence(y, min_count=2)) == {(0, 1), (1, 0)}
+    assert edges(co_occurrence(y, min_count=3)) == set()
+
+    ei, w = co_occurrence(y, self_loops=True, return_weights=True)
+    got = dict(zip(map(tuple, ei.t().tolist()), w.tolist()))
+    assert got == {(0, 0): 3, (1, 1): 2, (2, 2): 1, (0, 1): 2, (1, 0): 2,
+                   (0, 2): 1, (2, 0): 1}
+
+    # Conditional probability P(src | dst): P(1|0) = 2/3, P(2|0) = 1/3,
+    # P(0|1) = 1, P(0|2) = 1. Edge src -> dst kept when P(src | dst) >= 0.5.
+    assert edges(co_occurrence(y, threshold=0.5)) == {(1, 0), (0, 1), (0, 2)}
+
+
+def test_co_occurrence_nan_and_errors():
+    y = np.array([[1, np.nan], [1, 1]])
+    assert edges(co_occurrence(y)) == {(0, 1), (1, 0)}
+    y_nan_pair = np.array([[1, np.nan], [1, 0]])
+    assert co_occurrence(y_nan_pair).numel() == 0
+    with pytest.raises(ValueError, match=r'row 1, column 0'):
+        co_occurrence(np.array([[1, 0], [2, 0]]))
+    with pytest.raises(ValueError, match='matrix'):
+        co_occurrence(np.array([1, 0]))
+    with pytest.raises(ValueError, match='min_count'):
+        co_occurrence(np.array([[1, 0]]), min_count=0)
+
+
+def test_co_occurrence_uses_only_given_rows():
+    # The prior must come from the training rows alone.
+    y = torch.tensor([[1, 0, 0], [0, 1, 0], [1, 1, 1]])
+    train = torch.tensor([0, 1])
+    assert co_occurrence(y[train]).numel() == 0
+    assert co_occurrence(y).size(1) == 6
+
+
+def test_validate_edge_index():
+    ei = torch.tensor([[0, 0, 1, 1], [1, 1, 0, 1]])
+    out = validate_edge_index(ei, 2)
+    assert edges(out) == {(0, 1), (1, 0), (1, 1)} and out.size(1) == 3
+    assert edges(validate_edge_index(ei, 2, allow_self_loops=False)) == {
+        (0, 1), (1, 0)}
+    with pytest.raises(ValueError, match='duplicate'):
+        validate_edge_index(ei, 2, remove_duplicates=False)
+    with pytest.raises(ValueError, match=r'\[0, 1\].*3 labels|valid: 0..0'):
+        validate_edge_index(ei, 1)
+    with pytest.raises(ValueError, match='integer'):
+        validate_edge_index(ei.float(), 2)
+    with pytest.raises(ValueError, match=r'\[2, num_edges\]'):
+        validate_edge_index(ei.t(), 2)

@@ -1,0 +1,112 @@
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from lamp_geometric.data import MoleculeCSV
+from lamp_geometric.nn import LaMP, LaMPLoss, molecule_encoder
+from lamp_geometric.train import (
+    evaluate_splits,
+    fit,
+    make_loaders,
+    predict,
+    seed_everything,
+    split_output,
+    train_epoch,
+)
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SMILES = ['CCO', 'c1ccccc1O', 'CC(=O)O', 'CCN', 'C1CCCCC1', 'CC(C)O',
+          'c1ccncc1', 'OCC(O)CO', 'CCCl', 'C=CC=C', 'CC#N', 'NC(=O)N']
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    lines = ['smiles,a,b,c']
+    for i, s in enumerate(SMILES):
+        # Label a: contains oxygen; b: aromatic; c: missing for every 3rd row.
+        a = int('O' in s or 'o' in s)
+        b = int('c' in s)
+        c = '' if i % 3 == 0 else str(i % 2)
+        lines.append(f'{s},{a},{b},{c}')
+    path = tmp_path / 'mols.csv'
+    path.write_text('\n'.join(lines) + '\n')
+    return MoleculeCSV(str(path), root=str(tmp_path / 'cache'), verbose=False)
+
+
+def make_model(num_labels, **kwargs):
+    return LaMP(num_labels, 16, encoder=molecule_encoder('fmp', 16, heads=2),
+                heads=2, **kwargs)
+
+
+def test_train_epoch_and_predict(dataset):
+    seed_everything(0)
+    splits = (torch.arange(8), torch.arange(8, 10), torch.arange(10, 12))
+    train_loader, val_loader, test_loader = make_loaders(dataset, splits, 4)
+    model = make_model(3)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = [train_epoch(model, train_loader, opt) for _ in range(15)]
+    assert all(math.isfinite(x) for x in losses)
+    assert losses[-1] < losses[0]  # it learns the training set
+
+    y, p, loss = predict(model, test_loader, loss_fn=LaMPLoss())
+    assert y.shape == p.shape == (2, 3)
+    assert ((p > 0) & (p < 1)).all() and math.isfinite(loss)
+    # Missing labels stay NaN in the returned targets.
+    assert torch.isnan(torch.from_numpy(y)).any() == torch.isnan(
+        dataset._data.y[10:12]).any()
+
+
+def test_fit_keeps_best_epoch(dataset):
+    seed_everything(0)
+    splits = (torch.arange(8), torch.arange(8, 10), torch.arange(10, 12))
+    loaders = make_loaders(dataset, splits, 4)
+    model = make_model(3)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    result = fit(model, loaders[0], loaders[1], 4, opt, progress=False)
+    assert len(result.history) == 4 and len(result.epoch_times) == 4
+    best = min(result.history, key=lambda r: r['val_loss'])
+    assert result.best_epoch == best['epoch']
+    # The model holds the best epoch's weights: its validation loss matches.
+    _, _, val_loss = predict(model, loaders[1], loss_fn=LaMPLoss())
+    assert val_loss == pytest.approx(best['val_loss'], rel=1e-5)
+
+    test, val, thresholds = evaluate_splits(model, loaders[1], loaders[2])
+    assert set(thresholds) == {'ebF1', 'miF1', 'maF1', 'acc', 'ha'}
+    assert 0 <= test['ebF1'] <= 1
+
+    with pytest.raises(ValueError, match='select'):
+        fit(model, loaders[0], loaders[1], 1, opt, select='nope')
+
+
+def test_split_output():
+    logits = torch.zeros(2, 3)
+    assert split_output(logits) == (logits, [])
+    with pytest.raises(TypeError, match='LaMPOutput'):
+        split_output((logits, ))
+
+
+@pytest.mark.skipif(not os.path.isfile(
+    os.path.join(os.environ.get('LAMP_DATA', ''), 'sider', 'sider.csv')),
+                    reason='needs LAMP_DATA with sider/sider.csv')
+def test_sider_example_end_to_end(tmp_path):
+    out = tmp_path / 'sider.json'
+    env = dict(os.environ, LAMP_CACHE=str(tmp_path / 'cache'))
+    cmd = [sys.executable, os.path.join(ROOT, 'examples', 'sider.py'),
+           '--epochs', '1', '--hidden', '16', '--heads', '2', '--quiet',
+           '--threads', '1', '--out', str(out)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert 'split 1141/143/143' in proc.stdout
+    assert 'majority (train prior)' in proc.stdout
+    res = json.loads(out.read_text())
+    for key in ('ebF1', 'miF1', 'maF1', 'acc', 'ha', 'roc_auc'):
+        assert 0.0 <= res[key] <= 1.0
+    assert res['config']['label_graph'] == 'pr'
+    assert res['median_epoch_time'] > 0
+    assert res['split_sizes'] == [1141, 143, 143]
