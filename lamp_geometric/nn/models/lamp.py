@@ -172,9 +172,6 @@ class LaMP(torch.nn.Module):
             edge_index, _ = add_self_loops(edge_index, num_nodes=L)
             edge_index = coalesce(edge_index, num_nodes=L)
         self.register_buffer('label_edge_index', edge_index)
-        adj = torch.zeros(L, L, dtype=torch.bool)
-        adj[edge_index[1], edge_index[0]] = True  # adj[dst, src]
-        self.register_buffer('label_adj', adj, persistent=False)
 
         self.label_emb = torch.nn.Embedding(L, hidden_channels)
         # With tying, the readout weight *is* the embedding parameter (see
@@ -206,6 +203,16 @@ class LaMP(torch.nn.Module):
         r"""Edges of the label graph (self loops included) divided by
         :math:`L^2`."""
         return self.label_edge_index.size(1) / self.num_labels**2
+
+    def label_adj(self) -> Tensor:
+        r"""The label graph as a boolean matrix :obj:`[L, L]` with
+        :obj:`adj[i, j]` set when label :obj:`i` listens to label :obj:`j`.
+        Built from :obj:`label_edge_index` on demand (only the dense path
+        needs it), so it always follows a loaded state dict."""
+        L, ei = self.num_labels, self.label_edge_index
+        adj = torch.zeros(L, L, dtype=torch.bool, device=ei.device)
+        adj[ei[1], ei[0]] = True
+        return adj
 
     @property
     def stage_names(self) -> List[str]:
@@ -293,7 +300,21 @@ class LaMP(torch.nn.Module):
                              f"{list(batch.shape)})")
         if num_samples is None:
             num_samples = int(batch.max()) + 1 if batch.numel() > 0 else 0
+        elif batch.numel() > 0 and int(batch.max()) >= num_samples:
+            raise ValueError(f"'batch' holds sample index {int(batch.max())}"
+                             f" but 'num_samples' is {num_samples}")
+        if batch.numel() > 0 and int(batch.min()) < 0:
+            raise ValueError("'batch' holds negative sample indices")
         B, L, d = num_samples, self.num_labels, self.hidden_channels
+        if B == 0:  # An empty batch: empty outputs (no op handles B = 0).
+            empty = z.new_zeros(0, L)
+            return LaMPOutput(
+                logits=empty, stage_logits=[empty] * len(self.stage_names),
+                stage_names=self.stage_names,
+                attention=({n: (batch.new_zeros(2, 0),
+                                z.new_zeros(0, self.heads))
+                            for n in self.stage_names}
+                           if return_attention else None))
 
         u = self.label_emb.weight.unsqueeze(0).expand(B, L, d)
         xy_graph = self._xy_graph(z, batch, B)
@@ -323,10 +344,16 @@ class LaMP(torch.nn.Module):
     def _xy_graph(self, z: Tensor, batch: Tensor, B: int) -> Dict:
         L = self.num_labels
         if self.xy_dense:
+            perm: Optional[Tensor] = None
+            if batch.numel() > 1 and bool((batch[1:] < batch[:-1]).any()):
+                # to_dense_batch needs feature nodes grouped by sample.
+                batch, perm = torch.sort(batch, stable=True)
+                z = z[perm]
             z_pad, mask = to_dense_batch(z, batch, batch_size=B)
             ptr = torch.cat([mask.new_zeros(1, dtype=torch.long),
                              mask.sum(dim=1).cumsum(0)])
-            return dict(dense=True, z_pad=z_pad, mask=mask, ptr=ptr)
+            return dict(dense=True, z_pad=z_pad, mask=mask, ptr=ptr,
+                        perm=perm)
         N = z.size(0)
         src = torch.arange(N, device=z.device).repeat_interleave(L)
         dst = (batch.repeat_interleave(L) * L +
@@ -336,7 +363,7 @@ class LaMP(torch.nn.Module):
     def _yy_graph(self, B: int) -> Dict:
         L = self.num_labels
         if self.yy_dense:
-            adj = None if self.label_graph == 'fc' else self.label_adj
+            adj = None if self.label_graph == 'fc' else self.label_adj()
             return dict(dense=True, adj=adj)
         ei = self.label_edge_index
         offset = torch.arange(B, device=ei.device) * L
@@ -388,7 +415,12 @@ class LaMP(torch.nn.Module):
             allowed = graph['adj'].unsqueeze(0).expand(B, L, S)
         b, i, j = allowed.nonzero(as_tuple=True)
         dst = b * L + i
-        src = graph['ptr'][b] + j if bipartite else b * L + j
+        if bipartite:
+            src = graph['ptr'][b] + j
+            if graph['perm'] is not None:  # back to the caller's node order
+                src = graph['perm'][src]
+        else:
+            src = b * L + j
         return torch.stack([src, dst]), alpha.permute(0, 2, 3, 1)[b, i, j]
 
     def __repr__(self) -> str:
