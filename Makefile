@@ -18,3 +18,6 @@ sider: install
 
 test: install-test
 	$(PYTHON) -m pytest -q
+
+docs:
+	$(PYTHON) -m sphinx -W -b html docs docs/_build/html

@@ -19,6 +19,7 @@ test_requires = [
     'pytest',
     'pytest-timeout',
     'hypothesis',
+    'sphinx',
 ]
 
 docs_requires = [
@@ -40,10 +41,13 @@ setup(
     python_requires='>=3.9',
     packages=find_packages(include=['lamp_geometric', 'lamp_geometric.*']),
     install_requires=install_requires,
+    entry_points={
+        'console_scripts': ['lamp-geometric=lamp_geometric.cli:main'],
+    },
     extras_require={
         'test': test_requires,
         'docs': docs_requires,
         'scatter': scatter_requires,
-        'full': test_requires + docs_requires,
+        'full': sorted(set(test_requires + docs_requires)),
     },
 )
