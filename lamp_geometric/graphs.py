@@ -5,8 +5,36 @@ source label, row 1 the destination label) over label indices
 :obj:`0..L-1`.  Undirected relations are returned with both directions.
 Self loops are left to the model (:class:`~lamp_geometric.nn.LaMP` adds them,
 since every label also attends to itself) unless a builder is asked for them.
+
+* :func:`edgeless`, :func:`fully_connected` -- LaMP\ :sub:`el` and
+  LaMP\ :sub:`fc`,
+* :func:`co_occurrence` -- the prior of LaMP\ :sub:`pr` for sets without a
+  known graph, from the *training* labels only,
+* :func:`tree` -- a known hierarchy (the RCV1 topic tree: a taxonomy file,
+  :obj:`(parent, child)` pairs or a :class:`networkx.DiGraph`),
+* :func:`ppi` -- known protein-protein interactions (a STRING-style table),
+* :func:`to_networkx` / :func:`from_networkx` -- conversions by label name,
+* :func:`validate_edge_index`, :func:`density`.
+
+Builders that map names onto labels (:func:`tree`, :func:`ppi`,
+:func:`from_networkx`) drop names that are not labels, warn with their
+number (:obj:`on_unknown='warn'`) and return them with
+:obj:`return_ignored=True`.
 """
-from typing import Optional, Tuple, Union
+import math
+import os
+import warnings
+from typing import (
+    Any,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    Union,
+)
 
 import numpy as np
 import torch
@@ -144,3 +172,455 @@ def density(edge_index: Tensor, num_labels: int) -> float:
 def _check_num_labels(num_labels: int) -> None:
     if int(num_labels) < 1:
         raise ValueError(f"'num_labels' must be positive (got {num_labels})")
+
+
+# Known label graphs: trees / hierarchies, protein-protein interactions ######
+
+#: What builders do with names that are not labels.
+ON_UNKNOWN = ('warn', 'ignore', 'raise')
+
+
+def _label_index(label_names: Sequence[str]) -> Dict[str, int]:
+    names = [str(n) for n in label_names]
+    if not names:
+        raise ValueError("'label_names' is empty")
+    index: Dict[str, int] = {}
+    for i, name in enumerate(names):
+        if name in index:
+            raise ValueError(f"'label_names' holds {name!r} twice "
+                             f"(positions {index[name]} and {i})")
+        index[name] = i
+    return index
+
+
+def _report_unknown(unknown: Sequence[str], on_unknown: str, what: str,
+                    total: int) -> None:
+    if on_unknown not in ON_UNKNOWN:
+        raise ValueError(f"'on_unknown' must be one of {ON_UNKNOWN} (got "
+                         f"'{on_unknown}')")
+    if not unknown or on_unknown == 'ignore':
+        return
+    shown = ', '.join(repr(n) for n in list(unknown)[:10])
+    more = f' and {len(unknown) - 10} more' if len(unknown) > 10 else ''
+    message = (f"{len(unknown)} of the {total} names in the {what} are not "
+               f"labels and were ignored: {shown}{more}")
+    if on_unknown == 'raise':
+        raise ValueError(message)
+    warnings.warn(message, UserWarning, stacklevel=3)
+
+
+def _undirected(pairs: Iterable[Tuple[int, int]], num_labels: int,
+                self_loops: bool) -> Tensor:
+    pairs = list(pairs)
+    if not pairs:
+        edge_index = torch.empty(2, 0, dtype=torch.long)
+    else:
+        e = torch.tensor(pairs, dtype=torch.long).t()
+        edge_index = torch.cat([e, e.flip(0)], dim=1)
+    if self_loops:
+        loops = torch.arange(num_labels).repeat(2, 1)
+        edge_index = torch.cat([edge_index, loops], dim=1)
+    else:
+        edge_index, _ = remove_self_loops(edge_index)
+    return coalesce(edge_index, num_nodes=num_labels)
+
+
+def read_taxonomy(path: str, root: Optional[str] = 'Root'
+                  ) -> List[Tuple[str, str]]:
+    r"""Reads a taxonomy file where every line is a parent followed by its
+    children, tab-separated (the RCV1 ``rcv1.taxonomy`` layout)::
+
+        Root    CCAT    ECAT    GCAT    MCAT
+        CCAT    C11     C12     ...
+
+    Args:
+        path (str): The file.
+        root (str, optional): Name of the top node, which is not a topic;
+            its edges are dropped. :obj:`None` keeps every edge.
+            (default: :obj:`'Root'`)
+
+    Returns:
+        List[Tuple[str, str]]: The :obj:`(parent, child)` pairs in file
+        order.
+
+    Raises:
+        ValueError: If a line has a parent but no child.
+    """
+    pairs: List[Tuple[str, str]] = []
+    with open(path, encoding='utf-8') as f:
+        for line_no, line in enumerate(f, start=1):
+            parts = [p.strip() for p in line.rstrip('\n').split('\t')]
+            parts = [p for p in parts if p]
+            if not parts:
+                continue
+            if len(parts) < 2:
+                raise ValueError(f"'{path}', line {line_no}: parent "
+                                 f"{parts[0]!r} without children (expected "
+                                 f"'parent<TAB>child<TAB>...')")
+            parent = parts[0]
+            if root is not None and parent == root:
+                continue
+            pairs += [(parent, child) for child in parts[1:]]
+    return pairs
+
+
+def tree(
+    taxonomy: Union[str, Sequence[Tuple[str, str]],
+                    Mapping[str, Sequence[str]], Any],
+    label_names: Sequence[str],
+    ancestors: bool = False,
+    root: Optional[str] = 'Root',
+    self_loops: bool = False,
+    on_unknown: str = 'warn',
+    return_ignored: bool = False,
+) -> Union[Tensor, Tuple[Tensor, List[str]]]:
+    r"""The label graph of a known hierarchy (e.g. the RCV1 topic tree):
+    an edge in both directions between every parent and child that are both
+    labels, and, with :obj:`ancestors=True`, between every label and each of
+    its ancestors that is a label.
+
+    Ancestors are found through the whole hierarchy, so with
+    :obj:`ancestors=True` a label still reaches its grandparent when the
+    parent in between is not a label; with :obj:`ancestors=False` only
+    direct parent-child pairs count.
+
+    Args:
+        taxonomy: A taxonomy file (see :func:`read_taxonomy`), a list of
+            :obj:`(parent, child)` name pairs, a mapping
+            :obj:`parent -> children`, or a :class:`networkx.DiGraph` with
+            edges from parent to child.
+        label_names (Sequence[str]): The label names; label :obj:`i` is
+            node :obj:`i`.
+        ancestors (bool, optional): Also connect every label to all of its
+            ancestors. (default: :obj:`False`)
+        root (str, optional): Name of the top node, which is not a label
+            and is never reported as ignored. (default: :obj:`'Root'`)
+        self_loops (bool, optional): Add every self loop (the model adds
+            them anyway). (default: :obj:`False`)
+        on_unknown (str, optional): What to do about names of the hierarchy
+            that are not labels: :obj:`'warn'`, :obj:`'ignore'` or
+            :obj:`'raise'`; they are dropped in the first two cases.
+            (default: :obj:`'warn'`)
+        return_ignored (bool, optional): Also return the sorted list of
+            ignored names. (default: :obj:`False`)
+
+    Returns:
+        torch.Tensor or (torch.Tensor, List[str]): :obj:`edge_index`
+        :obj:`[2, E]` (coalesced), and the ignored names if asked for.
+
+    Raises:
+        ValueError: On a cycle in the hierarchy or with
+            :obj:`on_unknown='raise'` and an unknown name.
+
+    Example:
+        >>> tree([('A', 'A1'), ('A', 'A2')], ['A', 'A1', 'A2']).tolist()
+        [[0, 0, 1, 2], [1, 2, 0, 0]]
+    """
+    index = _label_index(label_names)
+    pairs = _hierarchy_pairs(taxonomy, root)
+    parents: Dict[str, List[str]] = {}
+    names = set()
+    for parent, child in pairs:
+        parents.setdefault(child, []).append(parent)
+        names.update((parent, child))
+    if root is not None:
+        names.discard(root)
+    unknown = sorted(n for n in names if n not in index)
+    _report_unknown(unknown, on_unknown, 'hierarchy', len(names))
+
+    edges = set()
+    for child in names:
+        if child not in index:
+            continue
+        if ancestors:
+            related = _ancestors(child, parents)
+        else:
+            related = set(parents.get(child, []))
+        for other in related:
+            if other in index and other != child:
+                edges.add((index[other], index[child]))
+    edge_index = _undirected(sorted(edges), len(index), self_loops)
+    if return_ignored:
+        return edge_index, unknown
+    return edge_index
+
+
+def _hierarchy_pairs(taxonomy: Any,
+                     root: Optional[str]) -> List[Tuple[str, str]]:
+    if isinstance(taxonomy, (str, os.PathLike)):
+        return read_taxonomy(os.fspath(taxonomy), root=root)
+    if hasattr(taxonomy, 'edges') and hasattr(taxonomy, 'is_directed'):
+        if not taxonomy.is_directed():
+            raise ValueError("A hierarchy given as a networkx graph must be "
+                             "a DiGraph with edges from parent to child")
+        pairs = [(str(u), str(v)) for u, v in taxonomy.edges()]
+    elif isinstance(taxonomy, Mapping):
+        pairs = [(str(p), str(c)) for p, cs in taxonomy.items() for c in cs]
+    else:
+        pairs = [(str(p), str(c)) for p, c in taxonomy]
+    if root is not None:
+        pairs = [(p, c) for p, c in pairs if p != root]
+    return pairs
+
+
+def _ancestors(node: str, parents: Mapping[str, Sequence[str]]) -> set:
+    seen: set = set()
+    stack = list(parents.get(node, []))
+    while stack:
+        p = stack.pop()
+        if p == node:
+            raise ValueError(f"The hierarchy has a cycle through {node!r}")
+        if p in seen:
+            continue
+        seen.add(p)
+        stack.extend(parents.get(p, []))
+    return seen
+
+
+def read_interactions(
+    path: str,
+    min_score: Optional[float] = None,
+    score_column: Optional[Union[int, str]] = None,
+) -> Tuple[List[Tuple[str, str, float]], int]:
+    r"""Reads a protein-protein interaction table in the STRING layout:
+    one interaction per line, ``protein1 protein2 [score ...]``, separated
+    by tabs or spaces, with or without a header line (detected when its
+    score column is not a number, e.g. ``protein1 protein2
+    combined_score``).  Lines starting with ``#`` are comments.
+
+    Args:
+        path (str): The file.
+        min_score (float, optional): Keep interactions whose score is at
+            least this (STRING's ``combined_score`` runs 0-1000; 400 is its
+            "medium confidence"). Rows without a score are kept.
+            (default: :obj:`None`, keep all)
+        score_column (int or str, optional): The score column (0-based, or
+            its header name). (default: the header's ``combined_score`` if
+            present, else the third column)
+
+    Returns:
+        (List[Tuple[str, str, float]], int): The kept interactions
+        (score ``NaN`` when there is none) and the number of rows dropped
+        by :obj:`min_score`.
+
+    Raises:
+        ValueError: On a line with fewer than two names or a score that is
+            not a number, with the line number.
+    """
+    rows: List[Tuple[str, str, float]] = []
+    dropped = 0
+    column: Optional[int] = score_column if isinstance(score_column,
+                                                       int) else None
+    first = True
+    with open(path, encoding='utf-8') as f:
+        for line_no, line in enumerate(f, start=1):
+            parts = line.split()
+            if not parts or parts[0].startswith('#'):
+                continue
+            if first:
+                first = False
+                col = column if column is not None else 2
+                is_header = (len(parts) > col and not _is_number(parts[col])
+                             ) or parts[0].lower() in ('protein1', 'node1')
+                if is_header:
+                    header = [p.lower() for p in parts]
+                    if isinstance(score_column, str):
+                        if score_column.lower() not in header:
+                            raise ValueError(f"'{path}': no column "
+                                             f"{score_column!r} in the "
+                                             f"header {parts}")
+                        column = header.index(score_column.lower())
+                    elif column is None and 'combined_score' in header:
+                        column = header.index('combined_score')
+                    continue
+                if isinstance(score_column, str):
+                    raise ValueError(f"'{path}' has no header line, so the "
+                                     f"score column cannot be named "
+                                     f"{score_column!r}")
+            if len(parts) < 2:
+                raise ValueError(f"'{path}', line {line_no}: expected "
+                                 f"'protein1 protein2 [score]', found "
+                                 f"{line.strip()!r}")
+            col = column if column is not None else 2
+            score = math.nan
+            if len(parts) > col:
+                try:
+                    score = float(parts[col])
+                except ValueError:
+                    raise ValueError(f"'{path}', line {line_no}: score "
+                                     f"{parts[col]!r} is not a number"
+                                     ) from None
+            if (min_score is not None and not math.isnan(score)
+                    and score < min_score):
+                dropped += 1
+                continue
+            rows.append((parts[0], parts[1], score))
+    return rows, dropped
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def ppi(
+    table: Union[str, Iterable[Sequence[Any]]],
+    label_names: Sequence[str],
+    min_score: Optional[float] = None,
+    score_column: Optional[Union[int, str]] = None,
+    aliases: Optional[Mapping[str, str]] = None,
+    self_loops: bool = False,
+    on_unknown: str = 'warn',
+    return_ignored: bool = False,
+) -> Union[Tensor, Tuple[Tensor, Dict[str, Any]]]:
+    r"""The label graph of known protein-protein interactions (the TFBS
+    prior of the LaMP paper): an edge in both directions between two labels
+    whose proteins interact.
+
+    Args:
+        table: A STRING-style interaction file (see
+            :func:`read_interactions`) or an iterable of
+            :obj:`(protein1, protein2[, score])` rows.
+        label_names (Sequence[str]): The label names (proteins).
+        min_score (float, optional): Score cut-off. (default: :obj:`None`)
+        score_column (int or str, optional): See :func:`read_interactions`.
+        aliases (Mapping[str, str], optional): Maps names of the table to
+            label names (e.g. STRING ids ``9606.ENSP...`` to gene symbols);
+            names it lacks are used as they are. (default: :obj:`None`)
+        self_loops (bool, optional): Add every self loop; self-interactions
+            of the table are otherwise dropped (the model adds self loops
+            anyway). (default: :obj:`False`)
+        on_unknown (str, optional): :obj:`'warn'`, :obj:`'ignore'` or
+            :obj:`'raise'` for proteins that are not labels (their rows are
+            dropped). (default: :obj:`'warn'`)
+        return_ignored (bool, optional): Also return a dict with
+            :obj:`'names'` (sorted unknown proteins), :obj:`'rows'` (rows
+            dropped because of them), :obj:`'below_min_score'` and
+            :obj:`'self_interactions'` (counts). (default: :obj:`False`)
+
+    Returns:
+        torch.Tensor or (torch.Tensor, dict): :obj:`edge_index` and, if
+        asked for, what was ignored.
+    """
+    index = _label_index(label_names)
+    if isinstance(table, (str, os.PathLike)):
+        rows, below = read_interactions(os.fspath(table), min_score,
+                                        score_column)
+    else:
+        rows, below = [], 0
+        for row in table:
+            row = list(row)
+            if len(row) < 2:
+                raise ValueError(f"Interaction rows need two names (got "
+                                 f"{row})")
+            score = float(row[2]) if len(row) > 2 else math.nan
+            if (min_score is not None and not math.isnan(score)
+                    and score < min_score):
+                below += 1
+                continue
+            rows.append((str(row[0]), str(row[1]), score))
+    aliases = aliases or {}
+    names, unknown = set(), set()
+    dropped, loops = 0, 0
+    pairs = set()
+    for a, b, _ in rows:
+        a, b = aliases.get(a, a), aliases.get(b, b)
+        names.update((a, b))
+        missing = [n for n in (a, b) if n not in index]
+        if missing:
+            unknown.update(missing)
+            dropped += 1
+            continue
+        if a == b:
+            loops += 1
+            continue
+        i, j = index[a], index[b]
+        pairs.add((min(i, j), max(i, j)))
+    unknown_list = sorted(unknown)
+    _report_unknown(unknown_list, on_unknown, 'interaction table',
+                    len(names))
+    edge_index = _undirected(sorted(pairs), len(index), self_loops)
+    if return_ignored:
+        return edge_index, dict(names=unknown_list, rows=dropped,
+                                below_min_score=below,
+                                self_interactions=loops)
+    return edge_index
+
+
+# networkx ###################################################################
+
+def to_networkx(edge_index: ArrayLike,
+                label_names: Optional[Sequence[str]] = None,
+                num_labels: Optional[int] = None,
+                directed: bool = False) -> Any:
+    r"""Converts a label graph to a :mod:`networkx` graph whose nodes are
+    the label names (or the label indices without :obj:`label_names`), each
+    with its index as node attribute :obj:`'index'`.
+
+    Args:
+        edge_index: The label graph :obj:`[2, E]`.
+        label_names (Sequence[str], optional): Node names.
+        num_labels (int, optional): Number of labels, when there are no
+            names. (default: :obj:`edge_index.max() + 1`)
+        directed (bool, optional): Return a :class:`networkx.DiGraph`
+            (otherwise a :class:`networkx.Graph`, both directions merged).
+            (default: :obj:`False`)
+    """
+    import networkx as nx
+
+    if label_names is not None:
+        _label_index(label_names)
+        num_labels = len(label_names)
+    elif num_labels is None:
+        ei = torch.as_tensor(edge_index)
+        num_labels = int(ei.max()) + 1 if ei.numel() else 0
+        if num_labels == 0:
+            raise ValueError("Pass 'label_names' or 'num_labels' for an "
+                             "empty graph")
+    edge_index = validate_edge_index(edge_index, num_labels)
+    names = (list(label_names) if label_names is not None else
+             list(range(num_labels)))
+    G = nx.DiGraph() if directed else nx.Graph()
+    for i, name in enumerate(names):
+        G.add_node(name, index=i)
+    G.add_edges_from((names[s], names[d])
+                     for s, d in edge_index.t().tolist())
+    return G
+
+
+def from_networkx(G: Any, label_names: Sequence[str],
+                  on_unknown: str = 'warn',
+                  return_ignored: bool = False
+                  ) -> Union[Tensor, Tuple[Tensor, List[str]]]:
+    r"""Converts a :mod:`networkx` graph over label names to an
+    :obj:`edge_index`.  An undirected graph gives both directions of every
+    edge; a directed graph keeps its directions (use :func:`tree` for a
+    parent-to-child hierarchy).  Self loops are kept.
+
+    Args:
+        G (networkx.Graph or networkx.DiGraph): Nodes named like the labels.
+        label_names (Sequence[str]): The label names.
+        on_unknown (str, optional): :obj:`'warn'`, :obj:`'ignore'` or
+            :obj:`'raise'` for nodes that are not labels (their edges are
+            dropped). (default: :obj:`'warn'`)
+        return_ignored (bool, optional): Also return the sorted unknown
+            node names. (default: :obj:`False`)
+    """
+    index = _label_index(label_names)
+    unknown = sorted(str(n) for n in G.nodes if str(n) not in index)
+    _report_unknown(unknown, on_unknown, 'graph', G.number_of_nodes())
+    edges = [(index[str(u)], index[str(v)]) for u, v in G.edges()
+             if str(u) in index and str(v) in index]
+    if edges:
+        edge_index = torch.tensor(edges, dtype=torch.long).t()
+        if not G.is_directed():
+            edge_index = torch.cat([edge_index, edge_index.flip(0)], dim=1)
+    else:
+        edge_index = torch.empty(2, 0, dtype=torch.long)
+    edge_index = coalesce(edge_index, num_nodes=len(index))
+    if return_ignored:
+        return edge_index, unknown
+    return edge_index

@@ -6,7 +6,8 @@ import json
 import os
 import os.path as osp
 import warnings
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import (Any, Callable, Dict, Iterator, List, Optional,
+                    Sequence, Tuple)
 
 import torch
 from torch_geometric.data import Data, InMemoryDataset
@@ -70,6 +71,44 @@ class _BlockRDKitLogs:
             self._block = None
         if self._disabled:  # pragma: no cover - old RDKit versions.
             RDLogger.EnableLog('rdApp.*')
+
+
+def _read_rows(path: str) -> Iterator[Tuple[int, int, List[str]]]:
+    r"""Yields :obj:`(first_line, last_line, fields)` for every record of a
+    CSV file (1-based line numbers; a quoted field may span lines).
+
+    Raises:
+        ValueError: Naming the line, if the file is not UTF-8 text or is not
+            valid CSV.
+    """
+    with open(path, newline='', encoding='utf-8-sig') as f:
+        reader = csv.reader(f)
+        last = 0
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except UnicodeDecodeError as e:
+                raise ValueError(_decode_error(path, e)) from e
+            except csv.Error as e:
+                raise ValueError(f"'{path}', line {reader.line_num}: "
+                                 f"malformed CSV ({e})") from e
+            yield last + 1, reader.line_num, row
+            last = reader.line_num
+
+
+def _decode_error(path: str, error: UnicodeDecodeError) -> str:
+    r"""Locates the first byte that is not UTF-8 in :obj:`path`."""
+    with open(path, 'rb') as f:
+        raw = f.read()
+    try:
+        raw.decode('utf-8')
+    except UnicodeDecodeError as e:
+        line = raw.count(b'\n', 0, e.start) + 1
+        return (f"'{path}', line {line}: not UTF-8 text (byte "
+                f"0x{raw[e.start]:02x}: {e.reason}); save the file as UTF-8")
+    return f"'{path}': not UTF-8 text ({error.reason})"
 
 
 def _parse_label(value: str, line: int, column: str, path: str) -> float:
@@ -255,10 +294,9 @@ class MoleculeCSV(InMemoryDataset):
     # Helpers #################################################################
 
     def _read_header(self) -> List[str]:
-        with open(self.csv_path, newline='', encoding='utf-8-sig') as f:
-            for row in csv.reader(f):
-                if row:
-                    return [c.strip() for c in row]
+        for _, _, row in _read_rows(self.csv_path):
+            if row:
+                return [c.strip() for c in row]
         raise ValueError(f"CSV file '{self.csv_path}' is empty")
 
     def _cache_key(self) -> str:
@@ -305,39 +343,41 @@ class MoleculeCSV(InMemoryDataset):
         data_list: List[Data] = []
         skipped: List[Tuple[int, str, str]] = []
         num_rows = 0
-        with open(path, newline='', encoding='utf-8-sig') as f:
-            reader = csv.reader(f)
-            header: Optional[List[str]] = None
-            for row in reader:
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue  # Blank line.
-                if header is None:
-                    header = [c.strip() for c in row]
-                    smiles_col = header.index(self.smiles_column)
-                    label_cols = [header.index(c) for c in self._label_names]
-                    continue
-                line = reader.line_num
-                if len(row) != len(header):
-                    raise ValueError(
-                        f"'{path}', line {line}: expected {len(header)} "
-                        f"fields, found {len(row)}")
-                idx = num_rows
-                num_rows += 1
-                ys = [
-                    _parse_label(row[i], line, header[i], path)
-                    for i in label_cols
-                ]
-                smiles = row[smiles_col].strip()
-                data, reason = self._featurize(smiles)
-                if data is None:
-                    skipped.append((line, smiles, reason))
-                    continue
-                data.smiles = smiles
-                data.y = torch.tensor(ys, dtype=torch.float).view(1, -1)
-                data.idx = torch.tensor([idx], dtype=torch.long)
-                if self.pre_transform is not None:
-                    data = self.pre_transform(data)
-                data_list.append(data)
+        header: Optional[List[str]] = None
+        for first, line, row in _read_rows(path):
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # Blank line.
+            if header is None:
+                header = [c.strip() for c in row]
+                smiles_col = header.index(self.smiles_column)
+                label_cols = [header.index(c) for c in self._label_names]
+                continue
+            if len(row) != len(header):
+                where = f'line {line}'
+                hint = ''
+                if first != line:  # A quoted field spans lines.
+                    where = f'lines {first}-{line}'
+                    hint = ' (is a quote left open?)'
+                raise ValueError(
+                    f"'{path}', {where}: expected {len(header)} "
+                    f"fields, found {len(row)}{hint}")
+            idx = num_rows
+            num_rows += 1
+            ys = [
+                _parse_label(row[i], line, header[i], path)
+                for i in label_cols
+            ]
+            smiles = row[smiles_col].strip()
+            data, reason = self._featurize(smiles)
+            if data is None:
+                skipped.append((line, smiles, reason))
+                continue
+            data.smiles = smiles
+            data.y = torch.tensor(ys, dtype=torch.float).view(1, -1)
+            data.idx = torch.tensor([idx], dtype=torch.long)
+            if self.pre_transform is not None:
+                data = self.pre_transform(data)
+            data_list.append(data)
 
         if not data_list:
             summary = (_format_skipped(skipped, num_rows)

@@ -9,6 +9,11 @@ from .encoders import (
     GINEncoder,
     molecule_encoder,
 )
+from .feature_encoders import (
+    FeatureValueEmbedding,
+    TokenEmbedding,
+    feature_encoder,
+)
 
 __all__ = [
     'LaMPConv',
@@ -22,4 +27,7 @@ __all__ = [
     'FMPEncoder',
     'GINEncoder',
     'molecule_encoder',
+    'TokenEmbedding',
+    'FeatureValueEmbedding',
+    'feature_encoder',
 ]

@@ -1,0 +1,366 @@
+r"""Train LaMP (or a baseline) on any multi-label data set of the paper.
+
+One script for every input type and label graph of the LaMP paper:
+
+============ =========== ============================== =====================
+--dataset    input       split                          --label-graph pr
+============ =========== ============================== =====================
+sider, csv   molecules   random 80/10/10 (or scaffold)  train co-occurrence
+bibtex       bag of      given train/test, 10% of       train co-occurrence
+delicious    words       train for validation
+reuters      text        ModApte, 10% of train for      train co-occurrence
+                         validation
+rcv1         text        random 80/10/10                RCV1 topic tree
+tf_ppi       vector      random 80/10/10                TF-TF PPI graph
+============ =========== ============================== =====================
+
+``--encoder emb|fmp`` trains LaMP on the paper's "Emb" or "FMP" input
+(:func:`lamp_geometric.nn.feature_encoder`); ``--encoder mlp`` the
+"Emb + MLP" baseline (:class:`lamp_geometric.baselines.EmbMLP`, no label
+nodes, plain BCE); ``--encoder rf`` a random forest on Morgan fingerprints
+(molecules only).  Training keeps the best validation epoch, tunes one
+threshold per metric on validation and prints the test metrics beside two
+label-prior baselines on the same test split, as ``examples/sider.py`` does;
+``--out`` writes the same JSON (``ebF1 miF1 maF1 acc ha roc_auc``,
+``config``, ``median_epoch_time``, ...).
+
+Data come from ``--data-dir`` (default ``$LAMP_DATA``) laid out like the
+project's shared data directory, or are downloaded from their public source.
+
+Examples::
+
+    python examples/mlc.py --dataset bibtex --label-graph fc --encoder fmp \
+        --epochs 30 --out runs/bibtex_fc_fmp.json
+    python examples/mlc.py --dataset sider --split scaffold --encoder rf
+    python examples/mlc.py --dataset reuters --encoder emb --limit 200 \
+        --limit-eval 100 --epochs 1 --hidden 32      # a quick check
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+import time
+from typing import Any, Dict, Optional, Tuple
+
+import torch
+from torch import Tensor
+
+from lamp_geometric import metrics as M
+from lamp_geometric.baselines import EmbMLP, MorganRandomForest
+from lamp_geometric.data import (
+    TFPPI,
+    BibTeX,
+    Delicious,
+    RCV1Subset,
+    Reuters21578,
+    random_split,
+    scaffold_split,
+)
+from lamp_geometric.graphs import co_occurrence
+from lamp_geometric.nn import LaMP, LaMPLoss
+from lamp_geometric.nn.feature_encoders import feature_encoder
+from lamp_geometric.train import (
+    SELECT_CHOICES,
+    evaluate_splits,
+    fit,
+    make_loaders,
+    seed_everything,
+)
+
+#: Data set name -> input type (see
+#: :data:`lamp_geometric.nn.feature_encoders.INPUT_TYPES`).
+INPUT_TYPES: Dict[str, str] = dict(
+    sider='molecule', csv='molecule', bibtex='bow', delicious='bow',
+    reuters='sequence', rcv1='sequence', tf_ppi='vector')
+DATASETS = tuple(INPUT_TYPES)
+ENCODERS = ('emb', 'fmp', 'mlp', 'rf')
+METRIC_KEYS = ('ebF1', 'miF1', 'maF1', 'acc', 'ha', 'roc_auc')
+DISPLAY = dict(sider='SIDER', bibtex='BibTeX', delicious='Delicious',
+               reuters='Reuters-21578', rcv1='RCV1 subset', tf_ppi='TF/PPI')
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('--dataset', choices=DATASETS, default='sider')
+    p.add_argument('--csv', default=None, metavar='PATH',
+                   help="for --dataset csv: a MoleculeNet-style CSV file")
+    p.add_argument('--smiles-column', default='smiles')
+    p.add_argument('--label-columns', nargs='+', default=None)
+    p.add_argument('--data-dir', default=os.environ.get('LAMP_DATA'),
+                   help='directory laid out like the shared data directory '
+                   '(default: $LAMP_DATA; downloaded when absent)')
+    p.add_argument('--cache-dir', default=None,
+                   help='where processed files go (default: $LAMP_CACHE or '
+                   '~/.cache/lamp_geometric)')
+    p.add_argument('--label-graph', choices=['el', 'fc', 'pr'], default='pr',
+                   help="'el' edgeless, 'fc' fully connected, 'pr' the "
+                   "data set's prior (train co-occurrence, RCV1 tree, PPI)")
+    p.add_argument('--encoder', choices=ENCODERS, default='fmp',
+                   help="'emb' / 'fmp': LaMP on the paper's Emb / FMP "
+                   "input; 'mlp': the Emb + MLP baseline; 'rf': random "
+                   "forest on Morgan fingerprints (molecules)")
+    p.add_argument('--split', choices=['default', 'random', 'scaffold'],
+                   default='default',
+                   help="molecules: 'random' 80/10/10 (default) or "
+                   "'scaffold' (Bemis-Murcko, balanced by seed); other "
+                   "sets use their own split")
+    p.add_argument('--epochs', type=int, default=50)
+    p.add_argument('--batch-size', type=int, default=32)
+    p.add_argument('--lr', type=float, default=2e-4)
+    p.add_argument('--hidden', type=int, default=512)
+    p.add_argument('--heads', type=int, default=4)
+    p.add_argument('--steps', type=int, default=2)
+    p.add_argument('--dropout', type=float, default=0.2)
+    p.add_argument('--fmp-layers', type=int, default=2)
+    p.add_argument('--mlp-layers', type=int, default=4)
+    p.add_argument('--lambda-int', type=float, default=0.2,
+                   help='weight of the intermediate losses (Eq. 21)')
+    p.add_argument('--select', choices=SELECT_CHOICES, default='roc_auc',
+                   help='validation criterion for the best epoch')
+    p.add_argument('--max-length', type=int, default=500,
+                   help='tokens kept per document (reuters, rcv1)')
+    p.add_argument('--rf-trees', type=int, default=500)
+    p.add_argument('--rf-jobs', type=int, default=1)
+    p.add_argument('--limit', type=int, default=None, metavar='N',
+                   help='use only the first N training samples (quick '
+                   'checks)')
+    p.add_argument('--limit-eval', type=int, default=None, metavar='M',
+                   help='use only the first M validation and M test '
+                   'samples (quick checks)')
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--threads', type=int, default=None,
+                   help='torch CPU threads (default: torch decides)')
+    p.add_argument('--out', default=None, help='write results to this JSON')
+    p.add_argument('--quiet', action='store_true', help='no progress bars')
+    return p.parse_args(argv)
+
+
+# Data ########################################################################
+
+def _root(args: argparse.Namespace, name: str) -> Optional[str]:
+    return osp.join(args.cache_dir, name) if args.cache_dir else None
+
+
+def load_data(args: argparse.Namespace) -> Tuple[Any, str, Tuple[Tensor, ...]]:
+    r"""Loads the data set of :obj:`args` and its splits.
+
+    Returns:
+        (dataset, input_type, (train_idx, val_idx, test_idx)) with
+        :obj:`--limit` / :obj:`--limit-eval` applied to the indices.
+    """
+    name = args.dataset
+    input_type = INPUT_TYPES[name]
+    verbose = not args.quiet
+    if input_type == 'molecule':
+        from lamp_geometric.pipeline import load_dataset
+        cfg = dict(dataset=name, data_dir=args.data_dir,
+                   cache_dir=args.cache_dir, csv=args.csv,
+                   smiles_column=args.smiles_column,
+                   label_columns=args.label_columns, quiet=args.quiet)
+        dataset = load_dataset(cfg)
+        if args.split == 'scaffold':
+            splits = scaffold_split(dataset.smiles, seed=args.seed)
+        else:
+            splits = random_split(len(dataset), seed=args.seed)
+    else:
+        if args.split == 'scaffold':
+            raise ValueError(f"--split scaffold needs molecules; "
+                             f"'{name}' has its own split")
+        common = dict(data_dir=args.data_dir, seed=args.seed,
+                      verbose=verbose)
+        if name == 'bibtex':
+            dataset = BibTeX(root=_root(args, 'bibtex'), **common)
+        elif name == 'delicious':
+            dataset = Delicious(root=_root(args, 'delicious'), **common)
+        elif name == 'reuters':
+            dataset = Reuters21578(root=_root(args, 'reuters'),
+                                   max_length=args.max_length, **common)
+        elif name == 'rcv1':
+            dataset = RCV1Subset(root=_root(args, 'rcv1'),
+                                 max_length=args.max_length, **common)
+        else:
+            dataset = TFPPI(root=_root(args, 'tf_ppi'), **common)
+        splits = dataset.splits()
+    train_idx, val_idx, test_idx = splits
+    if args.limit is not None:
+        if args.limit < 1:
+            raise ValueError(f'--limit must be positive (got {args.limit})')
+        train_idx = train_idx[:args.limit]
+    if args.limit_eval is not None:
+        if args.limit_eval < 1:
+            raise ValueError(f'--limit-eval must be positive (got '
+                             f'{args.limit_eval})')
+        val_idx, test_idx = (val_idx[:args.limit_eval],
+                             test_idx[:args.limit_eval])
+    return dataset, input_type, (train_idx, val_idx, test_idx)
+
+
+def label_matrix(dataset) -> Tensor:
+    r"""The targets :obj:`[N, L]` of a whole data set."""
+    y = getattr(dataset, 'label_matrix', None)
+    return y if isinstance(y, Tensor) else dataset._data.y
+
+
+def build_label_graph(dataset, input_type: str, label_graph: str,
+                      train_idx: Tensor) -> Tuple[Optional[Tensor], str]:
+    r"""The :obj:`label_edge_index` of LaMP\ :sub:`pr` (:obj:`None` for
+    :obj:`'el'` / :obj:`'fc'`) and a description.  Co-occurrence priors are
+    built from the rows of :obj:`train_idx` only."""
+    if label_graph != 'pr':
+        return None, {'el': 'edgeless', 'fc': 'fully connected'}[label_graph]
+    if input_type == 'molecule':
+        return (co_occurrence(label_matrix(dataset)[train_idx]),
+                'co-occurrence in the training split')
+    return dataset.label_edge_index(train_idx), dataset.prior_name
+
+
+def build_model(args: argparse.Namespace, input_type: str, num_labels: int,
+                num_features: Optional[int],
+                label_edge_index: Optional[Tensor]) -> torch.nn.Module:
+    r"""LaMP with the Emb / FMP encoder of the input type, or Emb + MLP."""
+    name = 'emb' if args.encoder == 'mlp' else args.encoder
+    encoder = feature_encoder(name, input_type, args.hidden,
+                              num_features=num_features, heads=args.heads,
+                              dropout=args.dropout,
+                              num_layers=args.fmp_layers)
+    if args.encoder == 'mlp':
+        return EmbMLP(encoder, args.hidden, num_labels,
+                      num_layers=args.mlp_layers, dropout=args.dropout)
+    return LaMP(num_labels, args.hidden, encoder=encoder, steps=args.steps,
+                heads=args.heads, dropout=args.dropout,
+                label_graph=args.label_graph,
+                label_edge_index=label_edge_index)
+
+
+# Runs ########################################################################
+
+def _run_forest(args, dataset, splits) -> Dict[str, Any]:
+    train_idx, val_idx, test_idx = splits
+    smiles = list(dataset.smiles)
+    y = label_matrix(dataset).numpy()
+    pick = lambda idx: [smiles[i] for i in idx.tolist()]  # noqa: E731
+    rf = MorganRandomForest(n_estimators=args.rf_trees,
+                            random_state=args.seed, n_jobs=args.rf_jobs)
+    start = time.perf_counter()
+    rf.fit(pick(train_idx), y[train_idx.numpy()])
+    fit_time = time.perf_counter() - start
+    p_val = rf.predict_proba(pick(val_idx))
+    p_test = rf.predict_proba(pick(test_idx))
+    y_val, y_test = y[val_idx.numpy()], y[test_idx.numpy()]
+    thresholds = M.tune_thresholds(y_val, p_val)
+    return dict(test=M.evaluate(y_test, p_test, thresholds),
+                val=M.evaluate(y_val, p_val, thresholds),
+                thresholds=thresholds, best_epoch=None,
+                median_epoch_time=fit_time, train_time=fit_time, history=[],
+                constant_labels=rf.constant_labels)
+
+
+def _run_network(args, dataset, input_type, splits,
+                 label_edge_index) -> Dict[str, Any]:
+    device = torch.device(args.device)
+    num_features = (None if input_type == 'molecule' else
+                    dataset.num_features)
+    model = build_model(args, input_type, len(dataset.label_names),
+                        num_features, label_edge_index).to(device)
+    train_loader, val_loader, test_loader = make_loaders(
+        dataset, splits, args.batch_size, seed=args.seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr,
+                                 betas=(0.9, 0.999), eps=1e-8)
+    loss_fn = LaMPLoss(lambda_int=args.lambda_int)
+    start = time.perf_counter()
+    result = fit(model, train_loader, val_loader, args.epochs, optimizer,
+                 loss_fn=loss_fn, select=args.select, device=device,
+                 progress=not args.quiet)
+    train_time = time.perf_counter() - start
+    print(f"best validation epoch {result.best_epoch} ({args.select} "
+          f"{result.best_score:.4f}); median epoch "
+          f"{result.median_epoch_time:.2f}s")
+    test, val, thresholds = evaluate_splits(model, val_loader, test_loader,
+                                            device)
+    return dict(test=test, val=val, thresholds=thresholds,
+                best_epoch=result.best_epoch,
+                median_epoch_time=result.median_epoch_time,
+                train_time=train_time, history=result.history,
+                num_parameters=sum(p.numel() for p in model.parameters()))
+
+
+def variant_name(encoder: str, label_graph: str) -> str:
+    r"""The paper's name of a variant, e.g. ``FMP + LaMP_pr``."""
+    if encoder == 'mlp':
+        return 'Emb + MLP'
+    if encoder == 'rf':
+        return 'RF (Morgan)'
+    return f"{encoder.upper() if encoder == 'fmp' else 'Emb'} + " \
+           f"LaMP_{label_graph}"
+
+
+def main(argv=None) -> Dict[str, Any]:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    seed_everything(args.seed)
+    if args.encoder == 'rf' and INPUT_TYPES[args.dataset] != 'molecule':
+        raise ValueError(f"--encoder rf needs molecules (got "
+                         f"'{args.dataset}')")
+    dataset, input_type, splits = load_data(args)
+    train_idx, val_idx, test_idx = splits
+    label_names = list(dataset.label_names)
+    title = DISPLAY.get(args.dataset, args.dataset)
+    if args.dataset == 'csv' and args.csv:
+        title = osp.basename(args.csv)
+    print(f"{title}: {len(dataset)} samples ({input_type}), "
+          f"{len(label_names)} labels; split {len(train_idx)}/"
+          f"{len(val_idx)}/{len(test_idx)} ({args.split}, seed {args.seed})")
+
+    if args.encoder == 'rf':
+        label_edge_index, prior = None, 'n/a'
+        run = _run_forest(args, dataset, splits)
+    else:
+        label_edge_index, prior = (None, 'n/a')
+        if args.encoder != 'mlp':
+            label_edge_index, prior = build_label_graph(
+                dataset, input_type, args.label_graph, train_idx)
+            edges = ('all pairs' if label_edge_index is None
+                     and args.label_graph == 'fc' else
+                     'self loops only' if label_edge_index is None else
+                     f'{label_edge_index.size(1)} edges')
+            print(f"label graph: {prior} ({edges})")
+        run = _run_network(args, dataset, input_type, splits,
+                           label_edge_index)
+
+    y = label_matrix(dataset)
+    baselines = M.label_prior_baselines(y[train_idx].numpy(),
+                                        y[test_idx].numpy())
+    name = variant_name(args.encoder, args.label_graph)
+    rows = {name: run['test'], 'majority (train prior)': baselines['majority'],
+            'all positive': baselines['all_positive']}
+    print('\nTest metrics (thresholds tuned on validation per metric):')
+    print(M.format_table(rows))
+
+    out: Dict[str, Any] = dict(
+        dataset=args.dataset,
+        variant=name,
+        input_type=input_type,
+        config=vars(args),
+        split_sizes=[len(train_idx), len(val_idx), len(test_idx)],
+        label_graph=prior,
+        label_graph_edges=(None if label_edge_index is None else
+                           int(label_edge_index.size(1))),
+        skipped_rows=len(getattr(dataset, 'skipped', []) or []),
+        stats=getattr(dataset, 'stats', {}),
+        baselines=baselines,
+    )
+    out.update(run)
+    out.update({k: run['test'][k] for k in METRIC_KEYS})
+    if args.out:
+        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+        with open(args.out, 'w') as f:
+            json.dump(out, f, indent=2, default=str)
+        print(f"wrote {args.out}")
+    return out
+
+
+if __name__ == '__main__':
+    main(sys.argv[1:])

@@ -1,0 +1,266 @@
+r"""Baselines the LaMP paper (and this library's benchmarks) compare with.
+
+* :func:`label_prior_baselines` -- two trivial predictors from the training
+  label frequencies (re-exported from :mod:`lamp_geometric.metrics`).
+* :class:`EmbMLP` -- the paper's "Emb + MLP": the mean of the sample's
+  feature embeddings fed to a 4-layer MLP that predicts every label
+  independently (binary relevance); no label nodes, trained with plain
+  binary cross entropy (Eq. 19).  It is a :class:`torch.nn.Module` mapping a
+  batch to logits :obj:`[B, L]`, so :func:`lamp_geometric.train.fit` trains
+  it like LaMP (a tensor output has no intermediate losses).
+* :class:`MorganRandomForest` -- for molecules, a scikit-learn random forest
+  on RDKit Morgan fingerprints (radius 2, 2048 bits, 500 trees), the
+  strongest SIDER ranking baseline measured in this project.
+"""
+from typing import List, Optional, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.nn import Dropout, Linear, ReLU, Sequential
+
+from torch_geometric.data import Batch
+from torch_geometric.nn import global_mean_pool
+
+from lamp_geometric.data.molecule_csv import _BlockRDKitLogs
+from lamp_geometric.metrics import label_prior_baselines
+
+__all__ = ['EmbMLP', 'MorganRandomForest', 'morgan_fingerprints',
+           'label_prior_baselines']
+
+
+class EmbMLP(torch.nn.Module):
+    r"""The "Emb + MLP" baseline of the LaMP paper: feature embeddings are
+    mean-pooled per sample and an MLP predicts all :math:`L` labels at once,
+
+    .. math::
+        \hat{\mathbf{y}} = \sigma\Big(\mathrm{MLP}\big(\tfrac{1}{S}
+        \textstyle\sum_{j=1}^{S} \mathbf{z}_j\big)\Big),
+
+    with :obj:`num_layers` linear layers (ReLU and dropout between them).
+    A sample without feature nodes pools to the zero vector.
+
+    Args:
+        encoder (torch.nn.Module): Maps a batch to feature node embeddings
+            :obj:`[N_x, in_channels]` aligned with :obj:`batch.batch` (e.g.
+            :class:`~lamp_geometric.nn.TokenEmbedding` or
+            :class:`~lamp_geometric.nn.AtomEmbedding`).
+        in_channels (int): Size of the embeddings.
+        num_labels (int): Number of labels :math:`L`.
+        hidden_channels (int, optional): Width of the hidden layers.
+            (default: :obj:`in_channels`)
+        num_layers (int, optional): Number of linear layers (the paper uses
+            4). (default: :obj:`4`)
+        dropout (float, optional): Dropout before every linear layer but the
+            first. (default: :obj:`0.`)
+    """
+    def __init__(self, encoder: torch.nn.Module, in_channels: int,
+                 num_labels: int, hidden_channels: Optional[int] = None,
+                 num_layers: int = 4, dropout: float = 0.):
+        super().__init__()
+        if num_layers < 1:
+            raise ValueError(f"'num_layers' must be at least 1 (got "
+                             f"{num_layers})")
+        if num_labels < 1:
+            raise ValueError(f"'num_labels' must be positive (got "
+                             f"{num_labels})")
+        self.encoder = encoder
+        self.in_channels = in_channels
+        self.num_labels = num_labels
+        self.hidden_channels = hidden_channels or in_channels
+        self.num_layers = num_layers
+        self.dropout = dropout
+        sizes = ([in_channels] + [self.hidden_channels] * (num_layers - 1) +
+                 [num_labels])
+        layers: List[torch.nn.Module] = []
+        for k in range(num_layers):
+            if k > 0:
+                layers += [ReLU(), Dropout(dropout)]
+            layers.append(Linear(sizes[k], sizes[k + 1]))
+        self.mlp = Sequential(*layers)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        if hasattr(self.encoder, 'reset_parameters'):
+            self.encoder.reset_parameters()
+        for layer in self.mlp:
+            if isinstance(layer, Linear):
+                layer.reset_parameters()
+
+    def forward(self, data: Batch) -> Tensor:
+        r"""Returns the logits :obj:`[B, L]`."""
+        z = self.encoder(data)
+        batch = getattr(data, 'batch', None)
+        num_samples = getattr(data, 'num_graphs', None)
+        if batch is None:
+            batch = z.new_zeros(z.size(0), dtype=torch.long)
+            num_samples = 1
+        pooled = global_mean_pool(z, batch, size=int(num_samples))
+        return self.mlp(pooled)
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}({self.in_channels}, '
+                f'num_labels={self.num_labels}, '
+                f'num_layers={self.num_layers})')
+
+
+def morgan_fingerprints(smiles: Sequence[str], radius: int = 2,
+                        n_bits: int = 2048) -> np.ndarray:
+    r"""RDKit Morgan (ECFP-like) bit fingerprints.
+
+    Args:
+        smiles (Sequence[str]): SMILES strings.
+        radius (int, optional): Morgan radius. (default: :obj:`2`)
+        n_bits (int, optional): Fingerprint length. (default: :obj:`2048`)
+
+    Returns:
+        numpy.ndarray: :obj:`[N, n_bits]` uint8 in {0, 1}.
+
+    Raises:
+        ValueError: If a SMILES string cannot be parsed (with its index).
+    """
+    from rdkit import Chem
+    from rdkit.Chem import rdFingerprintGenerator
+
+    generator = rdFingerprintGenerator.GetMorganGenerator(radius=radius,
+                                                         fpSize=n_bits)
+    out = np.zeros((len(smiles), n_bits), dtype=np.uint8)
+    with _BlockRDKitLogs():
+        for i, s in enumerate(smiles):
+            mol = Chem.MolFromSmiles(s) if s and s.strip() else None
+            if mol is None:
+                raise ValueError(f"Cannot parse SMILES {s!r} at index {i}")
+            out[i] = generator.GetFingerprintAsNumPy(mol)
+    return out
+
+
+class MorganRandomForest:
+    r"""A random forest on Morgan fingerprints for multi-label molecule
+    data (scikit-learn :class:`~sklearn.ensemble.RandomForestClassifier`).
+
+    Labels observed for every training molecule and holding both classes
+    share one multi-output forest (scikit-learn's native multi-output trees);
+    a label with missing (``NaN``) targets gets its own forest trained on
+    the molecules where it is observed (the scheme of chemprop's
+    scikit-learn baselines).  A label with a single class in training (or
+    none observed) is predicted as that constant (probability 1 or 0; 0 when
+    nothing is observed) and listed in :attr:`constant_labels`.
+
+    Args:
+        n_estimators (int, optional): Trees per forest. (default: :obj:`500`)
+        radius (int, optional): Morgan radius. (default: :obj:`2`)
+        n_bits (int, optional): Fingerprint length. (default: :obj:`2048`)
+        random_state (int, optional): Seed. (default: :obj:`0`)
+        n_jobs (int, optional): Parallel jobs of scikit-learn.
+            (default: :obj:`1`)
+        **kwargs: Other :class:`RandomForestClassifier` arguments (e.g.
+            :obj:`class_weight='balanced'`, :obj:`min_samples_leaf`).
+
+    Example:
+        >>> rf = MorganRandomForest(n_estimators=100).fit(train_smiles, y)
+        >>> prob = rf.predict_proba(test_smiles)  # [N, L]
+    """
+    def __init__(self, n_estimators: int = 500, radius: int = 2,
+                 n_bits: int = 2048, random_state: int = 0,
+                 n_jobs: Optional[int] = 1, **kwargs):
+        self.n_estimators = n_estimators
+        self.radius = radius
+        self.n_bits = n_bits
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.kwargs = kwargs
+        self.num_labels: Optional[int] = None
+        self.constant_labels: List[int] = []
+        self._shared = None
+        self._shared_labels: List[int] = []
+        self._single = {}
+        self._constant = {}
+
+    def _forest(self):
+        from sklearn.ensemble import RandomForestClassifier
+        return RandomForestClassifier(n_estimators=self.n_estimators,
+                                      random_state=self.random_state,
+                                      n_jobs=self.n_jobs, **self.kwargs)
+
+    def featurize(self, smiles: Sequence[str]) -> np.ndarray:
+        r"""The fingerprints of :obj:`smiles` (see
+        :func:`morgan_fingerprints`)."""
+        return morgan_fingerprints(smiles, self.radius, self.n_bits)
+
+    def fit(self, smiles: Sequence[str], y) -> 'MorganRandomForest':
+        r"""Trains on SMILES strings and targets :obj:`[N, L]` (0, 1 or
+        ``NaN``).
+
+        Raises:
+            ValueError: On a shape mismatch, a target other than 0, 1 or
+                ``NaN``, or an unparseable SMILES.
+        """
+        if isinstance(y, Tensor):
+            y = y.detach().cpu().numpy()
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim == 1:
+            y = y[:, None]
+        if y.ndim != 2 or y.shape[0] != len(smiles):
+            raise ValueError(f"'y' must have shape [{len(smiles)}, L] (got "
+                             f"{list(y.shape)})")
+        bad = ~(np.isnan(y) | (y == 0) | (y == 1))
+        if bad.any():
+            i, j = np.argwhere(bad)[0]
+            raise ValueError(f"Targets must be 0, 1 or NaN (got {y[i, j]} at "
+                             f"row {i}, label {j})")
+        X = self.featurize(smiles)
+        L = y.shape[1]
+        self.num_labels = L
+        self._shared, self._shared_labels = None, []
+        self._single, self._constant = {}, {}
+        for j in range(L):
+            observed = ~np.isnan(y[:, j])
+            classes = np.unique(y[observed, j])
+            if classes.size < 2:
+                self._constant[j] = float(classes[0]) if classes.size else 0.
+            elif observed.all():
+                self._shared_labels.append(j)
+            else:
+                forest = self._forest()
+                forest.fit(X[observed], y[observed, j].astype(np.int64))
+                self._single[j] = forest
+        if self._shared_labels:
+            forest = self._forest()
+            target = y[:, self._shared_labels].astype(np.int64)
+            forest.fit(X, target if target.shape[1] > 1 else target[:, 0])
+            self._shared = forest
+        self.constant_labels = sorted(self._constant)
+        return self
+
+    def predict_proba(self, smiles: Sequence[str]) -> np.ndarray:
+        r"""Probabilities of the positive class :obj:`[N, L]` (float64)."""
+        if self.num_labels is None:
+            raise RuntimeError("Call 'fit' before 'predict_proba'")
+        X = self.featurize(smiles)
+        out = np.zeros((len(smiles), self.num_labels))
+        if self._shared is not None:
+            probs = self._shared.predict_proba(X)
+            if not isinstance(probs, list):
+                probs = [probs]
+            for j, p in zip(self._shared_labels, probs):
+                out[:, j] = _positive_column(self._shared, p, len(probs), j,
+                                             self._shared_labels)
+        for j, forest in self._single.items():
+            p = forest.predict_proba(X)
+            out[:, j] = p[:, list(forest.classes_).index(1)]
+        for j, c in self._constant.items():
+            out[:, j] = c
+        return out
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(n_estimators='
+                f'{self.n_estimators}, radius={self.radius}, '
+                f'n_bits={self.n_bits})')
+
+
+def _positive_column(forest, p: np.ndarray, num_outputs: int, label: int,
+                     labels: Sequence[int]) -> np.ndarray:
+    classes = forest.classes_
+    if num_outputs > 1:
+        classes = classes[labels.index(label)]
+    return p[:, list(classes).index(1)]

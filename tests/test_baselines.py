@@ -1,0 +1,107 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch_geometric.data import Batch, Data
+from torch_geometric.loader import DataLoader
+
+from lamp_geometric import metrics
+from lamp_geometric.baselines import (
+    EmbMLP,
+    MorganRandomForest,
+    label_prior_baselines,
+    morgan_fingerprints,
+)
+from lamp_geometric.nn import LaMPLoss, TokenEmbedding
+from lamp_geometric.train import fit, predict
+
+
+def bow(ids, y):
+    return Data(x=torch.tensor(ids, dtype=torch.long),
+                y=torch.tensor([y], dtype=torch.float))
+
+
+def test_label_prior_baselines_is_the_metrics_one():
+    assert label_prior_baselines is metrics.label_prior_baselines
+
+
+def test_emb_mlp_shapes_and_pooling():
+    torch.manual_seed(0)
+    model = EmbMLP(TokenEmbedding(6, 8), 8, num_labels=3, dropout=0.1)
+    assert str(model) == 'EmbMLP(8, num_labels=3, num_layers=4)'
+    linears = [m for m in model.mlp if isinstance(m, torch.nn.Linear)]
+    assert len(linears) == 4 and linears[-1].out_features == 3
+    model.eval()
+    batch = Batch.from_data_list([bow([1, 2], [1, 0, 0]), bow([], [0, 0, 0]),
+                                  bow([2, 1], [1, 0, 0])])
+    logits = model(batch)
+    assert isinstance(logits, torch.Tensor) and logits.shape == (3, 3)
+    # Mean pooling: a set, order-free; an empty sample pools to zeros.
+    assert torch.allclose(logits[0], logits[2], atol=1e-6)
+    assert torch.allclose(logits[1], model.mlp(torch.zeros(1, 8))[0])
+    with pytest.raises(ValueError, match='num_layers'):
+        EmbMLP(TokenEmbedding(6, 8), 8, 3, num_layers=0)
+
+
+def test_emb_mlp_trains_with_fit():
+    torch.manual_seed(0)
+    # Word 1 means label 0, word 2 means label 1.
+    data = [bow([1, 3], [1, 0]), bow([2, 3], [0, 1]), bow([1, 2], [1, 1]),
+            bow([3], [0, 0])] * 4
+    loader = DataLoader(data, batch_size=8, shuffle=True)
+    model = EmbMLP(TokenEmbedding(4, 16), 16, num_labels=2, num_layers=2)
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    _, _, before = predict(model, loader, loss_fn=LaMPLoss())
+    result = fit(model, loader, loader, 15, opt, progress=False)
+    y, p, after = predict(model, loader, loss_fn=LaMPLoss())
+    assert after < 0.5 * before
+    assert result.best_epoch >= 1
+    assert ((p > 0.5) == (y == 1)).all()
+
+
+SMILES = ['CCO', 'CCCO', 'c1ccccc1', 'c1ccccc1O', 'CC(=O)O', 'CCN', 'CCCCN',
+          'c1ccncc1', 'OCC(O)CO', 'CC(C)O']
+
+
+def test_morgan_fingerprints():
+    fp = morgan_fingerprints(SMILES[:3], radius=2, n_bits=512)
+    assert fp.shape == (3, 512) and fp.dtype == np.uint8
+    assert set(np.unique(fp)) <= {0, 1} and fp.sum(1).min() > 0
+    assert not (fp[0] == fp[2]).all()
+    with pytest.raises(ValueError, match="'C1CC' at index 1"):
+        morgan_fingerprints(['CCO', 'C1CC'])
+
+
+def test_morgan_random_forest_labels_nan_and_single_class():
+    aromatic = [1.0 if 'c' in s else 0.0 for s in SMILES]
+    y = np.stack([
+        aromatic,                       # learnable, fully observed
+        [1.0] * len(SMILES),            # single class: constant 1
+        [np.nan] * len(SMILES),         # never observed: constant 0
+        [1.0 - a for a in aromatic],    # observed on part of the rows only
+    ], axis=1)
+    y[::3, 3] = np.nan
+    rf = MorganRandomForest(n_estimators=20, n_bits=256, random_state=0)
+    assert rf.fit(SMILES, y) is rf
+    assert rf.constant_labels == [1, 2]
+    p = rf.predict_proba(SMILES)
+    assert p.shape == (len(SMILES), 4)
+    assert np.all((p >= 0) & (p <= 1))
+    assert (p[:, 1] == 1).all() and (p[:, 2] == 0).all()
+    assert ((p[:, 0] > 0.5) == (np.asarray(aromatic) == 1)).all()
+    assert ((p[:, 3] > 0.5) == (np.asarray(aromatic) == 0)).all()
+    auc = metrics.ranking_metrics(np.asarray(aromatic)[:, None], p[:, :1])
+    assert math.isclose(auc['roc_auc'], 1.0)
+
+
+def test_morgan_random_forest_single_shared_label_and_errors():
+    y = np.asarray([1.0 if 'c' in s else 0.0 for s in SMILES])
+    rf = MorganRandomForest(n_estimators=10, n_bits=128).fit(SMILES, y)
+    assert rf.predict_proba(['c1ccccc1C', 'CCCCCO']).shape == (2, 1)
+    with pytest.raises(RuntimeError, match='fit'):
+        MorganRandomForest().predict_proba(SMILES)
+    with pytest.raises(ValueError, match='shape'):
+        MorganRandomForest().fit(SMILES, np.zeros((3, 2)))
+    with pytest.raises(ValueError, match='0, 1 or NaN'):
+        MorganRandomForest().fit(SMILES, np.full((len(SMILES), 1), 2.0))

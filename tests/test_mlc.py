@@ -1,0 +1,162 @@
+r"""Smoke tests of examples/mlc.py and benchmarks/accuracy/paper.py."""
+import json
+import math
+import os
+import os.path as osp
+import sys
+
+import pytest
+import torch
+
+from lamp_geometric.data import Mulan
+from lamp_geometric.graphs import co_occurrence
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path.insert(0, osp.join(ROOT, 'examples'))
+sys.path.insert(0, osp.join(ROOT, 'benchmarks', 'accuracy'))
+
+import mlc  # noqa: E402
+import paper  # noqa: E402
+
+DATA_DIR = os.environ.get('LAMP_DATA')
+needs_data = pytest.mark.skipif(
+    not DATA_DIR
+    or not osp.isfile(osp.join(DATA_DIR, 'sider', 'sider.csv'))
+    or not osp.isfile(osp.join(DATA_DIR, 'mulan', 'bibtex', 'bibtex.xml')),
+    reason='needs the real data: set LAMP_DATA (sider/, mulan/bibtex/)')
+
+SMILES = ['CCO', 'CCCO', 'c1ccccc1', 'c1ccccc1O', 'CC(=O)O', 'CCN', 'CCCCN',
+          'c1ccncc1', 'OCC(O)CO', 'CC(C)O', 'C1CCCCC1', 'C1CCCCC1O',
+          'c1ccc2ccccc2c1', 'CCOC(=O)C', 'NCCO', 'CC(N)C(=O)O', 'ClCCl',
+          'BrCC', 'c1ccoc1', 'c1ccsc1']
+
+FAST = ['--epochs', '1', '--hidden', '8', '--heads', '2', '--batch-size',
+        '8', '--quiet', '--threads', '1']
+
+
+@pytest.fixture
+def tiny_csv(tmp_path):
+    path = tmp_path / 'mols.csv'
+    rows = ['smiles,aromatic,nitrogen,oxygen']
+    for s in SMILES:
+        rows.append(f"{s},{int('c' in s)},{int('N' in s or 'n' in s)},"
+                    f"{int('O' in s or 'o' in s)}")
+    path.write_text('\n'.join(rows) + '\n')
+    return str(path)
+
+
+@pytest.mark.parametrize('encoder,graph', [('fmp', 'pr'), ('emb', 'fc'),
+                                           ('mlp', 'el')])
+def test_mlc_on_a_molecule_csv(tiny_csv, tmp_path, encoder, graph):
+    out = tmp_path / 'run.json'
+    res = mlc.main(['--dataset', 'csv', '--csv', tiny_csv,
+                    '--cache-dir', str(tmp_path / 'cache'),
+                    '--encoder', encoder, '--label-graph', graph,
+                    '--out', str(out)] + FAST)
+    saved = json.loads(out.read_text())
+    for key in ('ebF1', 'miF1', 'maF1', 'acc', 'ha', 'roc_auc', 'config',
+                'median_epoch_time', 'test', 'val', 'baselines',
+                'split_sizes'):
+        assert key in saved
+    assert saved['split_sizes'] == [16, 2, 2]
+    assert saved['config']['encoder'] == encoder
+    assert saved['input_type'] == 'molecule'
+    if encoder == 'mlp':
+        assert saved['variant'] == 'Emb + MLP'
+        assert saved['label_graph'] == 'n/a'
+    else:
+        prefix = 'FMP' if encoder == 'fmp' else 'Emb'
+        assert saved['variant'] == f'{prefix} + LaMP_{graph}'
+    if graph == 'pr' and encoder != 'mlp':
+        assert saved['label_graph'] == 'co-occurrence in the training split'
+        assert saved['label_graph_edges'] > 0
+    assert 0.0 <= res['ebF1'] <= 1.0
+
+
+def test_mlc_random_forest_with_scaffold_split(tiny_csv, tmp_path):
+    res = mlc.main(['--dataset', 'csv', '--csv', tiny_csv, '--encoder', 'rf',
+                    '--split', 'scaffold', '--rf-trees', '10',
+                    '--cache-dir', str(tmp_path / 'cache'), '--quiet'])
+    assert res['variant'] == 'RF (Morgan)' and res['best_epoch'] is None
+    assert sum(res['split_sizes']) == len(SMILES)
+    assert math.isnan(res['roc_auc']) or 0.0 <= res['roc_auc'] <= 1.0
+    assert 0.0 <= res['ebF1'] <= 1.0
+    with pytest.raises(ValueError, match='rf needs molecules'):
+        mlc.main(['--dataset', 'bibtex', '--encoder', 'rf', '--quiet'])
+    with pytest.raises(ValueError, match='scaffold needs molecules'):
+        mlc.main(['--dataset', 'bibtex', '--split', 'scaffold', '--quiet'])
+
+
+def test_mlc_limit(tiny_csv, tmp_path):
+    res = mlc.main(['--dataset', 'csv', '--csv', tiny_csv, '--encoder',
+                    'emb', '--limit', '5', '--limit-eval', '1',
+                    '--cache-dir', str(tmp_path / 'cache')] + FAST)
+    assert res['split_sizes'] == [5, 1, 1]
+
+
+def test_prior_sees_training_rows_only(tmp_path):
+    # Every row holds a pair of labels of its own: the prior built for a
+    # split must hold exactly the pairs of its training rows.
+    header = '@relation t\n@attribute w {0,1}\n' + ''.join(
+        f'@attribute y{j} {{0,1}}\n' for j in range(8)) + '@data\n'
+    pairs = [(0, 1), (2, 3), (4, 5), (6, 7), (0, 2), (1, 3), (4, 6), (5, 7),
+             (0, 4), (1, 5)]
+    rows = ['{0 1,%d 1,%d 1}' % (a + 1, b + 1) for a, b in pairs]
+    folder = tmp_path / 'd' / 'mulan' / 'pairs'
+    folder.mkdir(parents=True)
+    (folder / 'pairs-train.arff').write_text(header + '\n'.join(rows[:8]))
+    (folder / 'pairs-test.arff').write_text(header + '\n'.join(rows[8:]))
+    (folder / 'pairs.xml').write_text(
+        '<labels>' + ''.join(f'<label name="y{j}"/>' for j in range(8)) +
+        '</labels>')
+    ds = Mulan('pairs', data_dir=str(tmp_path / 'd'),
+               root=str(tmp_path / 'c'), val_fraction=0.25, verbose=False)
+    train_idx = ds.train_idx
+    assert ds.val_idx.numel() == 2 and ds.test_idx.tolist() == [8, 9]
+    prior, name = mlc.build_label_graph(ds, 'bow', 'pr', train_idx)
+    assert name == 'co-occurrence in the training split'
+    expected = set()
+    for i in train_idx.tolist():
+        a, b = pairs[i]
+        expected |= {(a, b), (b, a)}
+    assert set(map(tuple, prior.t().tolist())) == expected
+    held_out = {pairs[i] for i in ds.val_idx.tolist() + [8, 9]}
+    for a, b in held_out:
+        assert (a, b) not in expected
+    assert torch.equal(prior, co_occurrence(ds.label_matrix[train_idx]))
+    assert mlc.build_label_graph(ds, 'bow', 'fc', train_idx)[0] is None
+
+
+@needs_data
+@pytest.mark.data
+@pytest.mark.filterwarnings('ignore::UserWarning')  # 32 rows: 1-class labels
+def test_paper_benchmark_quick(tmp_path):
+    out_dir = tmp_path / 'results'
+    res = paper.main(['--quick', '--datasets', 'sider', 'bibtex',
+                      '--variants', 'mlp', 'fmp-pr', '--threads', '1',
+                      '--data-dir', DATA_DIR,
+                      '--cache-dir', str(tmp_path / 'cache'),
+                      '--out-dir', str(out_dir)])
+    md = (out_dir / 'paper_quick.md').read_text()
+    saved = json.loads((out_dir / 'paper_quick.json').read_text())
+    assert len(saved['runs']) == 4 and len(res['runs']) == 4
+    assert {r['dataset'] for r in saved['runs']} == {'sider', 'bibtex'}
+    for r in saved['runs']:
+        assert r['command'].startswith('python examples/mlc.py --dataset ')
+        assert '--limit 32' in r['command'] and '--epochs 1' in r['command']
+        assert set(r['test']) == set(paper.KEYS)
+        assert r['command'] in md
+    # The paper's numbers beside ours: BibTeX FMP + LaMP_pr, Table 1-3.
+    assert saved['paper']['bibtex']['FMP + LaMP_pr']['ebF1'] == 0.447
+    assert '| FMP + LaMP_pr (paper)' in md and '.447' in md
+    assert '| Emb + MLP (ours)' in md and 'NOT a measurement' in md
+    assert saved['summary']['sider']['FMP + LaMP_pr (ours)']['ebF1'][1] == 0
+    assert saved['config']['epochs'] == 1 and saved['config']['hidden'] == 16
+    # No local directory is written into the results.
+    assert DATA_DIR not in md and DATA_DIR not in json.dumps(saved)
+    assert str(tmp_path) not in md
+    # BibTeX used its given split: first 32 train, 32 val, 32 test rows.
+    bib = [r for r in saved['runs'] if r['dataset'] == 'bibtex'][0]
+    assert bib['split_sizes'] == [32, 32, 32]
+    assert bib['label_graph'] in ('n/a', 'co-occurrence in the training '
+                                  'split')
