@@ -122,8 +122,8 @@ def _check_targets(y_true: ArrayLike, name: str = 'y_true') -> np.ndarray:
     if bad.any():
         i, j = _first_bad(bad)
         raise ValueError(
-            f"'{name}' has invalid value {y[i, j]!r} at row {i}, column {j}; "
-            'targets must be 0, 1 or NaN (missing)')
+            f"'{name}' has invalid value {float(y[i, j])!r} at row {i}, "
+            f'column {j}; targets must be 0, 1 or NaN (missing)')
     if np.isnan(y).all():
         raise ValueError(f"'{name}' has no observed (non-NaN) entry")
     return y
@@ -140,8 +140,8 @@ def _check_scores(y_score: ArrayLike, shape: Tuple[int, ...],
     bad = ~np.isfinite(s)
     if bad.any():
         i, j = _first_bad(bad)
-        raise ValueError(f"'{name}' has non-finite value {s[i, j]!r} at row "
-                         f'{i}, column {j}')
+        raise ValueError(f"'{name}' has non-finite value "
+                         f'{float(s[i, j])!r} at row {i}, column {j}')
     return s
 
 
@@ -153,8 +153,9 @@ def _check_binary(y_pred: ArrayLike, shape: Tuple[int, ...],
     if bad.any():
         i, j = _first_bad(bad)
         raise ValueError(
-            f"'{name}' has non-binary value {p[i, j]!r} at row {i}, column "
-            f'{j}; predictions must be 0 or 1 (threshold probabilities first)')
+            f"'{name}' has non-binary value {float(p[i, j])!r} at row {i}, "
+            f'column {j}; predictions must be 0 or 1 (threshold '
+            'probabilities first)')
     return p
 
 
@@ -253,19 +254,24 @@ def _macro_per_label(y: np.ndarray, s: np.ndarray, score_fn,
                      name: str) -> float:
     """Averages ``score_fn`` over labels with two observed classes."""
     values = []
+    skipped_labels = []
     num_labels = y.shape[1]
     for j in range(num_labels):
         obs = ~np.isnan(y[:, j])
         yj = y[obs, j]
         if yj.size == 0 or yj.min() == yj.max():
+            skipped_labels.append(j)
             continue
         values.append(float(score_fn(yj, s[obs, j])))
     skipped = num_labels - len(values)
     if skipped:
+        listed = ', '.join(map(str, skipped_labels[:20]))
+        if skipped > 20:
+            listed += ', ...'
         warnings.warn(
             f'{name}: skipped {skipped} of {num_labels} labels whose '
-            'observed targets contain a single class (or no observed entry)',
-            UserWarning, stacklevel=3)
+            'observed targets contain a single class (or no observed entry)'
+            f' (label columns {listed})', UserWarning, stacklevel=3)
     return float(np.mean(values)) if values else float('nan')
 
 
