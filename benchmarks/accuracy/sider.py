@@ -21,6 +21,7 @@ import numpy as np
 HERE = osp.dirname(osp.abspath(__file__))
 sys.path.insert(0, osp.join(HERE, '..', '..', 'examples'))
 
+import mlc  # noqa: E402  (examples/mlc.py)
 import sider  # noqa: E402  (examples/sider.py)
 
 from lamp_geometric import metrics as M  # noqa: E402
@@ -41,8 +42,11 @@ def mean_std(values):
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    p.add_argument('--variants', nargs='+', default=['pr:fmp', 'el:fmp'],
-                   help='label-graph:encoder pairs')
+    p.add_argument('--variants', nargs='+',
+                   default=['pr:fmp', 'el:fmp', 'rf'],
+                   help="label-graph:encoder pairs, or 'rf' for the random "
+                   "forest on Morgan fingerprints (radius 2, 2048 bits, 500 "
+                   "trees; examples/mlc.py --encoder rf)")
     p.add_argument('--epochs', type=int, default=30)
     p.add_argument('--hidden', type=int, default=128)
     p.add_argument('--heads', type=int, default=4)
@@ -65,6 +69,17 @@ def main(argv=None):
         for key, value in saved['config'].items():
             setattr(args, key, value)
     for variant in args.variants if not args.render else []:
+        if variant == 'rf':
+            for seed in args.seeds:
+                cli = ['--dataset', 'sider', '--encoder', 'rf', '--seed',
+                       str(seed), '--quiet']
+                print(f'== rf seed {seed}', flush=True)
+                data = ['--data-dir', args.data_dir] if args.data_dir else []
+                res = mlc.main(cli + data)
+                runs.append(dict(variant=variant, seed=seed, cli=cli,
+                                 test={k: res['test'][k] for k in KEYS},
+                                 baselines=res['baselines']))
+            continue
         graph, encoder = variant.split(':')
         for seed in args.seeds:
             cli = ['--epochs', str(args.epochs), '--hidden', str(args.hidden),
@@ -85,9 +100,13 @@ def main(argv=None):
 
     rows = {}
     for variant in args.variants:
-        graph, encoder = variant.split(':')
         sel = [r for r in runs if r['variant'] == variant]
-        rows[f'{encoder.upper()} + LaMP_{graph} (ours)'] = {
+        if variant == 'rf':
+            name = 'random forest, Morgan fingerprints'
+        else:
+            graph, encoder = variant.split(':')
+            name = f'{encoder.upper()} + LaMP_{graph} (ours)'
+        rows[name] = {
             k: mean_std([r['test'][k] for r in sel]) for k in KEYS}
     first = [r for r in runs if r['variant'] == args.variants[0]]
     for name, key in (('majority (train prior)', 'majority'),
