@@ -6,11 +6,15 @@ Both :class:`~lamp_geometric.nn.LaMPConv` and
 message is computed differs.  This mixin builds those sub-modules and applies
 the part of the block that comes after the attention (Eq. 18 and Eq. 8-9).
 """
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Optional, Tuple, Union
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.nn import LayerNorm
+from torch.nn.parameter import UninitializedParameter
 
 from torch_geometric.nn.dense.linear import Linear
 
@@ -98,6 +102,31 @@ class LaMPBlockMixin:
         self.lin2.reset_parameters()
         self.norm2.reset_parameters()
 
+    def _project(self, x_src: Tensor, x_dst: Tensor,
+                 shared: bool) -> Tuple[Tensor, Tensor, Tensor]:
+        r"""Query of the destinations, key and value of the sources.
+
+        The key and value projections read the same input, so they run as one
+        matrix product with the two weights stacked; when :obj:`shared` (the
+        sources are the destinations) the query joins them.  The results are
+        the same as calling the three :class:`Linear` layers.
+        """
+        lin_q, lin_k, lin_v = self.lin_query, self.lin_key, self.lin_value
+        if (isinstance(lin_q.weight, UninitializedParameter)
+                or isinstance(lin_k.weight, UninitializedParameter)):
+            return lin_q(x_dst), lin_k(x_src), lin_v(x_src)
+        lins = [lin_q, lin_k, lin_v] if shared else [lin_k, lin_v]
+        weight = torch.cat([lin.weight for lin in lins], dim=0)
+        bias: Optional[Tensor] = None
+        if lin_q.bias is not None:
+            bias = torch.cat([lin.bias for lin in lins], dim=0)
+        out = F.linear(x_src, weight, bias)
+        if shared:
+            q, k, v = out.chunk(3, dim=-1)
+            return q, k, v
+        k, v = out.chunk(2, dim=-1)
+        return lin_q(x_dst), k, v
+
     def _update(self, msg: Tensor, x_dst: Tensor) -> Tensor:
         r"""Eq. 18 then Eq. 8-9, with a LayerNorm after each residual sum.
 
@@ -109,10 +138,11 @@ class LaMPBlockMixin:
         """
         training = self.training  # type: ignore[attr-defined]
         res = x_dst if self.lin_skip is None else self.lin_skip(x_dst)
-        msg = F.dropout(self.lin_out(msg), p=self.dropout, training=training)
+        msg = dropout(self.lin_out(msg), self.dropout, training)
         m = self.norm1(res + msg)
-        h = self.lin2(F.relu(self.lin1(m)))
-        h = F.dropout(h, p=self.dropout, training=training)
+        # In place: the output of `lin1` is not needed by its backward.
+        h = self.lin2(F.relu(self.lin1(m), inplace=True))
+        h = dropout(h, self.dropout, training)
         return self.norm2(m + h)
 
     def _repr_args(self) -> str:
@@ -126,3 +156,84 @@ class LaMPBlockMixin:
 def split_heads(x: Tensor, heads: int) -> Tensor:
     """Reshapes ``[..., heads * D]`` into ``[..., heads, D]``."""
     return x.view(*x.shape[:-1], heads, x.size(-1) // heads)
+
+
+#: :func:`keep_mask` draws its uniform numbers in blocks of this many
+#: elements (no float32 tensor of the mask's size is allocated) ...
+KEEP_MASK_BLOCK: int = 2**16
+#: ... and, for masks of at least this many elements on the CPU, splits them
+#: over :func:`torch.get_num_threads` worker threads, each with its own
+#: generator seeded from PyTorch's default one.  PyTorch's CPU generator is
+#: sequential: one core drew every random number of a training step (20% of
+#: a Delicious-sized step).
+KEEP_MASK_PARALLEL: int = 2**18
+
+_pool: Optional[ThreadPoolExecutor] = None
+_pool_key: Tuple[int, int] = (0, 0)
+
+
+def _workers(n: int) -> ThreadPoolExecutor:
+    global _pool, _pool_key
+    key = (os.getpid(), n)  # a forked child needs threads of its own
+    if _pool is None or _pool_key != key:
+        _pool = ThreadPoolExecutor(max_workers=n,
+                                   thread_name_prefix='lamp-dropout')
+        _pool_key = key
+    return _pool
+
+
+def _fill_keep(out: Tensor, p: float,
+               generator: Optional[torch.Generator]) -> None:
+    buf = torch.empty(min(out.numel(), KEEP_MASK_BLOCK), device=out.device)
+    for start in range(0, out.numel(), KEEP_MASK_BLOCK):
+        block = out[start:start + KEEP_MASK_BLOCK]
+        rand = buf[:block.numel()].uniform_(generator=generator)
+        torch.ge(rand, p, out=block)
+
+
+def keep_mask(shape, p: float, device=None,
+              out: Optional[Tensor] = None) -> Tensor:
+    r"""A boolean dropout mask: :obj:`True` (keep) with probability
+    :obj:`1 - p`, every element independently, from uniform numbers
+    :math:`u \geq p` (as :meth:`torch.Tensor.bernoulli_` does, at less than
+    half its cost on CPU).  Reproducible under :func:`torch.manual_seed` for
+    a given :func:`torch.get_num_threads`.  Writes into :obj:`out` (a
+    boolean tensor of :obj:`shape`, possibly a strided view) if given."""
+    if out is None:
+        out = torch.empty(shape, dtype=torch.bool, device=device)
+    numel = out.numel()
+    if out.device.type != 'cpu' or torch.compiler.is_compiling():
+        return torch.ge(torch.rand(out.shape, device=out.device), p, out=out)
+    flat = out if out.is_contiguous() else torch.empty(
+        out.shape, dtype=torch.bool, device=out.device)
+    flat1 = flat.view(-1)
+    n = torch.get_num_threads()
+    if n > 1 and numel >= KEEP_MASK_PARALLEL:
+        seeds = torch.randint(0, 2**62, (n, )).tolist()
+        size = -(-numel // n)
+
+        def work(i: int) -> None:
+            gen = torch.Generator().manual_seed(seeds[i])
+            _fill_keep(flat1[i * size:(i + 1) * size], p, gen)
+
+        list(_workers(n).map(work, range(n)))
+    else:
+        _fill_keep(flat1, p, None)
+    if flat is not out:
+        out.copy_(flat)
+    return out
+
+
+def dropout(x: Tensor, p: float, training: bool) -> Tensor:
+    r"""Dropout with the semantics of :func:`torch.nn.functional.dropout`
+    (zero with probability :obj:`p`, scale the rest by :obj:`1 / (1 - p)`),
+    cheaper on CPU: the mask comes from :func:`keep_mask` and autograd keeps
+    it as a boolean tensor (one byte per element instead of a mask in
+    :obj:`x`'s dtype)."""
+    if not training or p == 0.0:
+        return x
+    if p >= 1.0:
+        return x * 0.0
+    keep = keep_mask(x.shape, p, x.device)
+    # In place on the temporary product: a scalar factor needs nothing saved.
+    return (x * keep).mul_(1.0 / (1.0 - p))

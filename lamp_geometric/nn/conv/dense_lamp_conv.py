@@ -1,11 +1,195 @@
 import math
-from typing import Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lamp_geometric.nn.conv._block import LaMPBlockMixin
+from lamp_geometric.nn.conv._block import LaMPBlockMixin, dropout, keep_mask
+
+#: With attention dropout (training), the attention weights
+#: :obj:`[B, H, L, S]` are computed in chunks of at most this many bytes
+#: (counted as float32): whole samples at a time, or blocks of destination
+#: rows of one sample when a sample alone is larger.  Memory then stays
+#: :math:`O(\text{chunk})` plus a boolean dropout mask, instead of several
+#: :obj:`[B, H, L, S]` tensors.
+ATTENTION_CHUNK_BYTES: int = 32 * 2**20
+
+
+def attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor],
+              dropout_p: float = 0.0) -> Tensor:
+    r"""Scaled dot-product attention of :obj:`q [B, H, L, D]` over
+    :obj:`k, v [B, H, S, D]` with a boolean :obj:`attn_mask` of shape
+    :obj:`[B or 1, 1, L or 1, S]` (every row must allow at least one source),
+    as :func:`torch.nn.functional.scaled_dot_product_attention`.
+
+    Without dropout this is PyTorch's fused kernel (no score tensor is
+    kept).  With dropout, PyTorch's CPU kernel falls back to a reference
+    implementation that keeps the scores, the softmax and the dropped
+    weights for the backward pass (and upcasts bfloat16 to float32).  Here
+    (:class:`DropoutAttention`) the work is split into chunks (see
+    :obj:`ATTENTION_CHUNK_BYTES`), only the boolean dropout mask is kept,
+    and the backward pass recomputes the softmax chunk by chunk, in the
+    manner of FlashAttention.
+    """
+    if dropout_p == 0.0:
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
+    # The chunks are computed in the inputs' dtype (under autocast: the
+    # projections' bfloat16), identically in the forward and backward pass.
+    # Contiguous [B, H, N, D] operands (the projections are strided views):
+    # one copy here, kept for the backward pass in place of the projection
+    # output, instead of a copy inside every batched product.  A query
+    # shared by all samples (stride 0) stays shared.
+    k, v = k.to(q.dtype).contiguous(), v.to(q.dtype).contiguous()
+    if q.stride(0) != 0:
+        q = q.contiguous()
+    with torch.autocast(q.device.type, enabled=False):
+        if torch.is_grad_enabled() and (q.requires_grad or k.requires_grad
+                                        or v.requires_grad):
+            return DropoutAttention.apply(q, k, v, attn_mask, dropout_p)
+        out, _ = _dropout_attention_forward(q, k, v, attn_mask, dropout_p,
+                                            save_mask=False)
+    return out
+
+
+def attention_chunks(B: int, H: int, L: int,
+                     S: int) -> List[Tuple[int, int, int, int]]:
+    r"""The chunks :obj:`(b0, b1, r0, r1)` (samples :obj:`b0:b1`,
+    destination rows :obj:`r0:r1`) of :class:`DropoutAttention`, in the
+    order their random numbers are drawn."""
+    budget = ATTENTION_CHUNK_BYTES
+    per_sample = H * L * S * 4
+    if per_sample <= budget:
+        nb = max(1, budget // per_sample)
+        return [(b0, min(B, b0 + nb), 0, L) for b0 in range(0, B, nb)]
+    rows = max(1, budget // (H * S * 4))
+    return [(b, b + 1, r0, min(L, r0 + rows)) for b in range(B)
+            for r0 in range(0, L, rows)]
+
+
+def _attention_dropout(q: Tensor, k: Tensor, v: Tensor,
+                       attn_mask: Optional[Tensor], dropout_p: float) -> Tensor:
+    r"""The plain (unchunked, autograd) form of :class:`DropoutAttention`;
+    one chunk draws the same random numbers."""
+    alpha = _softmax_scores(q, k.transpose(-1, -2), attn_mask)
+    return torch.matmul(dropout(alpha, dropout_p, True), v)
+
+
+def _mask_chunk(mask: Optional[Tensor], b0: int, b1: int, r0: int,
+                r1: int) -> Optional[Tensor]:
+    if mask is None:
+        return None
+    if mask.size(0) != 1:
+        mask = mask[b0:b1]
+    if mask.size(-2) != 1:
+        mask = mask[..., r0:r1, :]
+    return mask
+
+
+def _softmax_scores(q: Tensor, k_t: Tensor, mask: Optional[Tensor]) -> Tensor:
+    # The scale is applied to the (small) queries, not to the scores.
+    score = torch.matmul(q * (q.size(-1)**-0.5), k_t)
+    if mask is not None:
+        score = score.masked_fill_(~mask, float('-inf'))
+    return torch.softmax(score, dim=-1)
+
+
+def _dropout_attention_forward(q: Tensor, k: Tensor, v: Tensor,
+                               mask: Optional[Tensor], p: float,
+                               save_mask: bool
+                               ) -> Tuple[Tensor, Optional[Tensor]]:
+    B, H, L, _ = q.shape
+    S = k.size(-2)
+    k_t = k.transpose(-1, -2)
+    # [B, L, H, D] in memory: the caller's `transpose(1, 2).reshape(B, L,
+    # H * D)` is then a view.
+    out = q.new_empty(B, L, H, v.size(-1)).transpose(1, 2)
+    keep_all = (torch.empty(B, H, L, S, dtype=torch.bool, device=q.device)
+                if save_mask else None)
+    for b0, b1, r0, r1 in attention_chunks(B, H, L, S):
+        alpha = _softmax_scores(q[b0:b1, :, r0:r1], k_t[b0:b1],
+                                _mask_chunk(mask, b0, b1, r0, r1))
+        keep = keep_mask(alpha.shape, p, q.device,
+                         None if keep_all is None else
+                         keep_all[b0:b1, :, r0:r1])
+        out_c = out[b0:b1, :, r0:r1]
+        torch.matmul(alpha.mul_(keep), v[b0:b1], out=out_c)
+        out_c.mul_(1.0 / (1.0 - p))  # on [rows, D] rather than [rows, S]
+    return out, keep_all
+
+
+class DropoutAttention(torch.autograd.Function):
+    r"""Attention with dropout on the attention weights, computed chunk by
+    chunk (see :func:`attention_chunks`).  Keeps :obj:`q, k, v`, the output
+    and the boolean dropout mask :obj:`[B, H, L, S]`; the backward pass
+    recomputes the softmax of every chunk.  The random numbers are drawn as
+    in :func:`_attention_dropout` (one :func:`keep_mask` per chunk), so with
+    one chunk both give the same result.
+
+    With :math:`P` the softmax, :math:`K` the mask, :math:`s = 1 / (1 - p)`
+    and :math:`O = s (P \circ K) V`: :math:`dV = s (P \circ K)^\top dO`
+    and the score gradient is :math:`s\, P \circ (K \circ dO\, V^\top -
+    \mathrm{rowsum}(dO \circ O) / s)`, the softmax backward written with
+    the output as in FlashAttention (no :obj:`[L, S]` row sums)."""
+    @staticmethod
+    def forward(ctx, q: Tensor, k: Tensor, v: Tensor, mask: Optional[Tensor],
+                p: float) -> Tensor:
+        out, keep = _dropout_attention_forward(q, k, v, mask, p,
+                                               save_mask=True)
+        # `out` costs nothing extra: the next projection keeps it anyway.
+        ctx.save_for_backward(q, k, v, mask, keep, out)
+        ctx.p = p
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out: Tensor):
+        q, k, v, mask, keep, out = ctx.saved_tensors
+        p = ctx.p
+        B, H, L, D = q.shape
+        S = k.size(-2)
+        drop_scale = 1.0 / (1.0 - p)
+        factor = drop_scale * D**-0.5
+        k_t, v_t = k.transpose(-1, -2), v.transpose(-1, -2)
+        grad_out = grad_out.to(q.dtype).contiguous()
+        # Gradients laid out [B, N, H, D] in memory, as the projections they
+        # flow back to: undoing the caller's `view(B, N, H, D).transpose(1,
+        # 2)` then needs no copy.
+        grad_q = q.new_empty(B, L, H, D).transpose(1, 2)
+        grad_k = k.new_empty(B, S, H, D).transpose(1, 2)
+        grad_v = v.new_empty(B, S, H, v.size(-1)).transpose(1, 2)
+        acc_k = acc_v = None
+        for b0, b1, r0, r1 in attention_chunks(B, H, L, S):
+            q_c = q[b0:b1, :, r0:r1]
+            g_c = grad_out[b0:b1, :, r0:r1]
+            keep_c = keep[b0:b1, :, r0:r1]
+            alpha = _softmax_scores(q_c, k_t[b0:b1],
+                                    _mask_chunk(mask, b0, b1, r0, r1))
+            part_v = torch.matmul((alpha * keep_c).transpose(-1, -2), g_c)
+            part_v.mul_(drop_scale)
+            # rowsum(dO * O) / s, on [rows, D]:
+            row = (g_c * out[b0:b1, :, r0:r1]).sum(-1, keepdim=True)
+            g = torch.matmul(g_c, v_t[b0:b1])
+            g = g.mul_(keep_c).sub_(row.mul_(1.0 / drop_scale)).mul_(alpha)
+            grad_q_c = grad_q[b0:b1, :, r0:r1]
+            torch.matmul(g, k[b0:b1], out=grad_q_c)
+            grad_q_c.mul_(factor)
+            part_k = torch.matmul(g.transpose(-1, -2), q_c).mul_(factor)
+            if r0 == 0 and r1 == L:  # whole samples: no accumulation
+                grad_v[b0:b1] = part_v
+                grad_k[b0:b1] = part_k
+                continue
+            # Blocks of rows of one sample: accumulate in float32.
+            if r0 == 0:
+                acc_k, acc_v = part_k.float(), part_v.float()
+            else:
+                assert acc_k is not None and acc_v is not None
+                acc_k += part_k
+                acc_v += part_v
+            if r1 == L:
+                assert acc_k is not None and acc_v is not None
+                grad_k[b0:b1] = acc_k
+                grad_v[b0:b1] = acc_v
+        return grad_q, grad_k, grad_v, None, None
 
 
 class DenseLaMPConv(LaMPBlockMixin, torch.nn.Module):
@@ -110,11 +294,18 @@ class DenseLaMPConv(LaMPBlockMixin, torch.nn.Module):
                              f"features of shape [B, N, F] (got "
                              f"{list(x_src.shape)} and {list(x_dst.shape)})")
         B, S, L = x_src.size(0), x_src.size(1), x_dst.size(1)
+        if x_dst.size(0) not in (1, B):
+            raise ValueError(f"'{self.__class__.__name__}' expects "
+                             f"destination features of shape [{B}, L, F] "
+                             f"or [1, L, F] (got {list(x_dst.shape)})")
         H, D = self.heads, self.out_channels // self.heads
 
-        q = self.lin_query(x_dst).view(B, L, H, D).transpose(1, 2)
-        k = self.lin_key(x_src).view(B, S, H, D).transpose(1, 2)
-        v = self.lin_value(x_src).view(B, S, H, D).transpose(1, 2)
+        q, k, v = self._project(x_src, x_dst, homogeneous)
+        q = q.view(x_dst.size(0), L, H, D).transpose(1, 2)
+        k = k.view(B, S, H, D).transpose(1, 2)
+        v = v.view(B, S, H, D).transpose(1, 2)
+        if q.size(0) != B:  # destinations shared by all samples
+            q = q.expand(B, H, L, D)
 
         allowed = self._allowed(adj, mask, B, L, S, x_src.device)
         has_any: Optional[Tensor] = None
@@ -134,10 +325,9 @@ class DenseLaMPConv(LaMPBlockMixin, torch.nn.Module):
             alpha = score.softmax(dim=-1)
             if has_any is not None:
                 alpha = alpha * has_any.unsqueeze(1).unsqueeze(-1)
-            out = F.dropout(alpha, p=p, training=self.training) @ v
+            out = dropout(alpha, p, self.training) @ v
         else:
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask,
-                                                 dropout_p=p)
+            out = attention(q, k, v, attn_mask, p)
 
         out = out.transpose(1, 2).reshape(B, L, H * D)
         if has_any is not None:

@@ -17,7 +17,8 @@ from torch_geometric.typing import (
 from torch_geometric.utils import is_torch_sparse_tensor, softmax
 from torch_geometric.utils.sparse import set_sparse_value
 
-from lamp_geometric.nn.conv._block import LaMPBlockMixin
+from lamp_geometric.nn.conv._block import LaMPBlockMixin, dropout
+from lamp_geometric.nn.conv._edge_attention import edge_attention
 
 if typing.TYPE_CHECKING:
     from typing import overload
@@ -108,6 +109,7 @@ class LaMPConv(LaMPBlockMixin, MessagePassing):
         self._init_block(in_channels, out_channels, heads, dropout,
                          ff_channels, bias)
         self._alpha = None
+        self.fused = True
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -186,15 +188,29 @@ class LaMPConv(LaMPBlockMixin, MessagePassing):
                   and not edge_index.is_coalesced()):
                 edge_index = edge_index.coalesce()
 
-        query = self.lin_query(x[1]).view(-1, H, D)
-        key = self.lin_key(x[0]).view(-1, H, D)
-        value = self.lin_value(x[0]).view(-1, H, D)
+        query, key, value = self._project(x[0], x[1], x[0] is x[1])
+        query = query.view(-1, H, D)
+        key = key.view(-1, H, D)
+        value = value.view(-1, H, D)
 
-        # propagate_type: (query: Tensor, key: Tensor, value: Tensor)
-        out = self.propagate(edge_index, query=query, key=key, value=value)
-
-        alpha = self._alpha
-        self._alpha = None
+        if self._use_fused(edge_index):
+            assert isinstance(edge_index, Tensor)
+            p = self.dropout if self.training else 0.0
+            try:
+                out, alpha = edge_attention(query, key, value, edge_index[0],
+                                            edge_index[1], query.size(0), p)
+            except (IndexError, RuntimeError):
+                # An index out of range: `propagate`'s clear message.
+                self._index_select_safe(key, edge_index[0])
+                self._index_select_safe(query, edge_index[1])
+                raise
+            out = out.to(value.dtype)
+        else:
+            # propagate_type: (query: Tensor, key: Tensor, value: Tensor)
+            out = self.propagate(edge_index, query=query, key=key,
+                                 value=value)
+            alpha = self._alpha
+            self._alpha = None
 
         out = self._update(out.view(-1, H * D), x[1])
 
@@ -209,6 +225,26 @@ class LaMPConv(LaMPBlockMixin, MessagePassing):
                 return out, edge_index.set_value(alpha, layout='coo')
         return out
 
+    def _use_fused(self, edge_index: Adj) -> bool:
+        # The fused edge attention (see `_edge_attention.py`) reads a plain
+        # `edge_index` tensor; everything MessagePassing offers beyond that
+        # (sparse layouts, hooks, explainers, decomposed layers, compilation,
+        # another aggregation) goes through `propagate`.
+        if not self.fused or type(edge_index) is not Tensor:
+            return False
+        if (edge_index.dim() != 2 or edge_index.size(0) != 2
+                or edge_index.dtype != torch.long):
+            return False  # `propagate` reports (or converts) it
+        if torch.jit.is_scripting() or torch.compiler.is_compiling():
+            return False
+        if self.explain or self.decomposed_layers > 1 or self.aggr != 'add':
+            return False
+        return not any((
+            self._propagate_forward_pre_hooks, self._propagate_forward_hooks,
+            self._message_forward_pre_hooks, self._message_forward_hooks,
+            self._aggregate_forward_pre_hooks, self._aggregate_forward_hooks,
+        ))
+
     def message(self, query_i: Tensor, key_j: Tensor, value_j: Tensor,
                 index: Tensor, ptr: OptTensor,
                 size_i: Optional[int]) -> Tensor:
@@ -216,7 +252,7 @@ class LaMPConv(LaMPBlockMixin, MessagePassing):
         alpha = (query_i * key_j).sum(dim=-1) * scale
         alpha = softmax(alpha, index, ptr, size_i)
         self._alpha = alpha
-        alpha = F.dropout(alpha, p=self.dropout, training=self.training)
+        alpha = dropout(alpha, self.dropout, self.training)
         return value_j * alpha.unsqueeze(-1)
 
     def __repr__(self) -> str:

@@ -316,7 +316,16 @@ class LaMP(torch.nn.Module):
                             for n in self.stage_names}
                            if return_attention else None))
 
-        u = self.label_emb.weight.unsqueeze(0).expand(B, L, d)
+        # Step 1 starts from the label embeddings, the same for every
+        # sample: [1, L, d] lets the dense layer project them once.
+        u = self.label_emb.weight.unsqueeze(0)
+        device_type = u.device.type
+        if torch.is_autocast_enabled(device_type):
+            # Under autocast the label states then stay in the low precision
+            # dtype (LayerNorm keeps its input dtype); a float32 residual
+            # would turn every later state into float32 and cost a cast
+            # before every projection.
+            u = u.to(torch.get_autocast_dtype(device_type))
         xy_graph = self._xy_graph(z, batch, B)
         yy_graph = self._yy_graph(B)
 
@@ -353,22 +362,28 @@ class LaMP(torch.nn.Module):
             ptr = torch.cat([mask.new_zeros(1, dtype=torch.long),
                              mask.sum(dim=1).cumsum(0)])
             return dict(dense=True, z_pad=z_pad, mask=mask, ptr=ptr,
-                        perm=perm)
+                        perm=perm, num_samples=B)
         N = z.size(0)
         src = torch.arange(N, device=z.device).repeat_interleave(L)
         dst = (batch.repeat_interleave(L) * L +
                torch.arange(L, device=z.device).repeat(N))
-        return dict(dense=False, edge_index=torch.stack([src, dst]))
+        return dict(dense=False, edge_index=torch.stack([src, dst]),
+                    num_samples=B)
 
     def _yy_graph(self, B: int) -> Dict:
         L = self.num_labels
         if self.yy_dense:
             adj = None if self.label_graph == 'fc' else self.label_adj()
-            return dict(dense=True, adj=adj)
+            return dict(dense=True, adj=adj, num_samples=B)
         ei = self.label_edge_index
+        # Edges sorted by destination (then source), replicated per sample
+        # with offsets b * L: destinations stay sorted, so LaMPConv can use
+        # the segment softmax.  O(E * B) memory, never O(L^2).
+        order = torch.argsort(ei[1] * L + ei[0])
+        ei = ei[:, order]
         offset = torch.arange(B, device=ei.device) * L
         ei = (ei.unsqueeze(1) + offset.view(1, -1, 1)).view(2, -1)
-        return dict(dense=False, edge_index=ei)
+        return dict(dense=False, edge_index=ei, num_samples=B)
 
     def _run(
         self,
@@ -379,7 +394,7 @@ class LaMP(torch.nn.Module):
     ) -> Tuple[Tensor, Optional[Attention]]:
         bipartite = isinstance(x, tuple)
         u = x[1] if isinstance(x, tuple) else x
-        B, L, d = u.shape
+        B, (L, d) = graph['num_samples'], u.shape[1:]
         if graph['dense']:
             if bipartite:
                 inputs = (graph['z_pad'], u)
@@ -393,7 +408,7 @@ class LaMP(torch.nn.Module):
             return out, self._dense_to_sparse_attention(alpha, graph,
                                                         bipartite)
         if bipartite:
-            inputs = (x[0], u.reshape(B * L, d))
+            inputs = (x[0], u.expand(B, L, d).reshape(B * L, d))
         else:
             inputs = u.reshape(B * L, d)
         if not return_attention:

@@ -1,0 +1,427 @@
+r"""The fast paths give the outputs of the plain paths.
+
+* LaMPConv's fused edge attention (``conv.fused = True``, the default for a
+  plain ``edge_index``) against ``MessagePassing.propagate``: outputs,
+  attention and gradients, sorted and unsorted destinations, several chunks,
+  attention dropout.
+* The stacked key/value (and query) projection against three ``Linear``
+  calls; destination features shared by all samples (``[1, L, C]``) against
+  the same features expanded to ``[B, L, C]``.
+* DenseLaMPConv's chunked attention with dropout against unchunked attention
+  with the same random masks.
+* LaMP: the first step's shared label projection against the expanded one;
+  the sparse path never builds the ``[L, L]`` adjacency.
+* bfloat16 autocast against float32, within the documented tolerance:
+  logits within ``0.05 + 0.02 * |logit|`` and probabilities within ``0.02``
+  of float32 (measured: about 0.02 and 0.006 at d=64..512); the loss stays
+  float32.
+"""
+import types
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from lamp_geometric.nn import DenseLaMPConv, LaMP, LaMPConv, LaMPLoss
+from lamp_geometric.nn.conv import _edge_attention, dense_lamp_conv
+from lamp_geometric.nn.conv._edge_attention import EdgeAttention
+
+#: Documented bfloat16-autocast tolerance (see the module docstring).
+BF16_LOGIT_ATOL, BF16_LOGIT_RTOL, BF16_PROB_ATOL = 0.05, 0.02, 0.02
+
+
+def plain_project(self, x_src, x_dst, shared):
+    return self.lin_query(x_dst), self.lin_key(x_src), self.lin_value(x_src)
+
+
+def run_conv(conv, x, edge_index, w, fused):
+    conv.fused = fused
+    conv.zero_grad(set_to_none=True)
+    xs = [t.detach().clone().requires_grad_() for t in x]
+    inp = xs[0] if len(xs) == 1 else tuple(xs)
+    out, (ei, alpha) = conv(inp, edge_index, return_attention_weights=True)
+    (out * w).sum().backward()
+    grads = [t.grad for t in xs] + [p.grad for p in conv.parameters()]
+    return out, ei, alpha, grads
+
+
+def assert_same(a, b, atol=1e-5):
+    out_a, ei_a, alpha_a, grads_a = a
+    out_b, ei_b, alpha_b, grads_b = b
+    assert torch.allclose(out_a, out_b, atol=atol)
+    assert torch.equal(ei_a, ei_b)
+    assert torch.allclose(alpha_a, alpha_b, atol=atol)
+    assert len(grads_a) == len(grads_b)
+    for ga, gb in zip(grads_a, grads_b):
+        assert (ga is None) == (gb is None)
+        if ga is not None:
+            assert torch.allclose(ga, gb, atol=atol)
+
+
+@pytest.mark.parametrize('bipartite', [False, True])
+@pytest.mark.parametrize('sort', [False, True])
+@pytest.mark.parametrize('bias', [False, True])
+def test_fused_edge_attention_equals_propagate(bipartite, sort, bias,
+                                               monkeypatch):
+    torch.manual_seed(12345)
+    n_src, n_dst = (12, 7) if bipartite else (9, 9)
+    in_channels = (16, 8) if bipartite else 16
+    conv = LaMPConv(in_channels, 32, heads=4, bias=bias).eval()
+    x = ([torch.randn(n_src, 16), torch.randn(n_dst, 8)]
+         if bipartite else [torch.randn(n_src, 16)])
+    # Destination n_dst - 1 gets no edge (a zero message), some pairs repeat.
+    edge_index = torch.stack([torch.randint(0, n_src, (40, )),
+                              torch.randint(0, n_dst - 1, (40, ))])
+    if sort:
+        edge_index = edge_index[:, edge_index[1].argsort(stable=True)]
+    w = torch.randn(n_dst, 32)
+    plain = run_conv(conv, x, edge_index, w, fused=False)
+    # Several chunks of 3 edges:
+    monkeypatch.setattr(_edge_attention, 'CHUNK_ELEMENTS', 3 * 32)
+    fused = run_conv(conv, x, edge_index, w, fused=True)
+    assert_same(fused, plain)
+
+
+def test_fused_edge_attention_is_used_and_falls_back():
+    torch.manual_seed(0)
+    conv = LaMPConv(8, 8, heads=2)
+    calls = []
+    orig = EdgeAttention.apply
+
+    def counting(*args):
+        calls.append(1)
+        return orig(*args)
+
+    x = torch.randn(5, 8)
+    edge_index = torch.tensor([[0, 1, 2, 3, 4], [1, 2, 3, 4, 0]])
+    EdgeAttention.apply = counting
+    try:
+        out = conv(x, edge_index)
+        assert len(calls) == 1
+        conv.fused = False
+        assert torch.allclose(conv(x, edge_index), out, atol=1e-6)
+        conv.fused = True
+        # A message hook needs `propagate`:
+        handle = conv.register_message_forward_hook(lambda *args: None)
+        assert torch.allclose(conv(x, edge_index), out, atol=1e-6)
+        handle.remove()
+        # int32 indices go through `propagate`:
+        conv(x, edge_index.int())
+        assert len(calls) == 1
+    finally:
+        EdgeAttention.apply = orig
+
+
+def test_fused_edge_attention_empty_and_isolated():
+    torch.manual_seed(0)
+    conv = LaMPConv((8, 4), 8, heads=2).eval()
+    x = (torch.randn(3, 8), torch.randn(4, 4))
+    empty = torch.empty(2, 0, dtype=torch.long)
+    conv.fused = False
+    expected = conv(x, empty)
+    conv.fused = True
+    out, (_, alpha) = conv(x, empty, return_attention_weights=True)
+    assert torch.allclose(out, expected, atol=1e-6)
+    assert alpha.size() == (0, 2)
+
+
+def test_edge_attention_gradcheck():
+    torch.manual_seed(0)
+    H, D, n_src, n_dst = 2, 3, 5, 4
+    q = torch.randn(n_dst, H, D, dtype=torch.double, requires_grad=True)
+    k = torch.randn(n_src, H, D, dtype=torch.double, requires_grad=True)
+    v = torch.randn(n_src, H, D, dtype=torch.double, requires_grad=True)
+    src = torch.tensor([0, 1, 2, 3, 4, 0, 2])
+    dst = torch.tensor([0, 0, 1, 1, 1, 2, 2])  # destination 3 isolated
+    ptr = torch.tensor([0, 2, 5, 7, 7])
+
+    def fn(q, k, v):
+        out, _ = EdgeAttention.apply(q, k, v, src, dst, ptr, n_dst, 0.0)
+        return out.double()
+
+    # The kernel computes in float32: loose tolerances.
+    assert torch.autograd.gradcheck(fn, (q, k, v), eps=1e-3, atol=1e-3,
+                                    rtol=1e-2)
+
+
+def test_edge_attention_dropout_gradients():
+    torch.manual_seed(0)
+    H, D, n = 2, 4, 6
+    q = torch.randn(n, H, D, requires_grad=True)
+    k = torch.randn(n, H, D, requires_grad=True)
+    v = torch.randn(n, H, D, requires_grad=True)
+    src = torch.randint(0, n, (20, ))
+    dst = torch.randint(0, n, (20, ))
+    p = 0.4
+    torch.manual_seed(7)
+    out, alpha = EdgeAttention.apply(q, k, v, src, dst, None, n, p)
+    w = torch.randn_like(out)
+    gq, gk, gv = torch.autograd.grad((out * w).sum(), (q, k, v))
+
+    # The same computation with plain ops and the same random mask:
+    torch.manual_seed(7)
+    from lamp_geometric.nn.conv._block import keep_mask
+    keep = keep_mask((20, H), p)
+    score = (q[dst] * k[src]).sum(-1) / D**0.5
+    from torch_geometric.utils import softmax
+    a = softmax(score, dst, num_nodes=n)
+    assert torch.allclose(a, alpha, atol=1e-6)
+    msg = v[src] * (a * keep / (1 - p)).unsqueeze(-1)
+    ref = torch.zeros(n, H, D).index_add(0, dst, msg)
+    assert torch.allclose(out, ref, atol=1e-5)
+    rq, rk, rv = torch.autograd.grad((ref * w).sum(), (q, k, v))
+    for g, r in ((gq, rq), (gk, rk), (gv, rv)):
+        assert torch.allclose(g, r, atol=1e-5)
+
+
+@pytest.mark.parametrize('homogeneous', [False, True])
+def test_stacked_projections(homogeneous):
+    torch.manual_seed(0)
+    conv = DenseLaMPConv(16 if homogeneous else (16, 8), 16, heads=2,
+                         bias=True).eval()
+    B, S, L = 3, 5, 4
+    x = (torch.randn(B, 5, 16) if homogeneous else
+         (torch.randn(B, S, 16), torch.randn(B, L, 8)))
+    mask = torch.rand(B, S) < 0.7
+    out = conv(x, mask=mask)
+    conv._project = types.MethodType(plain_project, conv)
+    assert torch.allclose(conv(x, mask=mask), out, atol=1e-6)
+
+
+def test_dense_shared_destinations():
+    torch.manual_seed(0)
+    conv = DenseLaMPConv((16, 8), 16, heads=4)
+    B, S, L = 4, 6, 5
+    x_src = torch.randn(B, S, 16)
+    mask = torch.rand(B, S) < 0.6
+    mask[2] = False  # a sample without sources
+    x_dst = torch.randn(1, L, 8)
+    w = torch.randn(B, L, 16)
+    results = []
+    for shared in (True, False):
+        conv.zero_grad(set_to_none=True)
+        xs = x_src.clone().requires_grad_()
+        xd = x_dst.clone().requires_grad_()
+        inp = xd if shared else xd.expand(B, L, 8)
+        out = conv.eval()((xs, inp), mask=mask)
+        (out * w).sum().backward()
+        results.append([out, xs.grad, xd.grad] +
+                       [p.grad for p in conv.parameters()])
+    for a, b in zip(*results):
+        assert torch.allclose(a, b, atol=1e-5)
+    out, alpha = conv((x_src, x_dst), mask=mask,
+                      return_attention_weights=True)
+    assert out.size() == (B, L, 16) and alpha.size() == (B, 4, L, S)
+    with pytest.raises(ValueError, match=r'\[1, L, F\]'):
+        conv((x_src, torch.randn(2, L, 8)))
+
+
+@pytest.mark.parametrize('mask_kind', [None, 'shared', 'batched'])
+@pytest.mark.parametrize('budget_rows', [None, 2])
+@pytest.mark.parametrize('shared_q', [False, True])
+def test_dense_chunked_attention_with_dropout(mask_kind, budget_rows,
+                                              shared_q, monkeypatch):
+    torch.manual_seed(0)
+    B, H, L, S, D = 3, 2, 9, 7, 4
+    q0 = torch.randn(1 if shared_q else B, H, L, D, requires_grad=True)
+    k = torch.randn(B, H, S, D, requires_grad=True)
+    v = torch.randn(B, H, S, D, requires_grad=True)
+    q = q0.expand(B, H, L, D)
+    mask = None
+    if mask_kind is not None:
+        mask = torch.rand(B if mask_kind == 'batched' else 1, 1, L, S) < 0.7
+        mask[..., 0] = True
+    # Chunks of 2 samples, or of 2 rows of one sample:
+    budget = (2 * H * L * S * 4 if budget_rows is None else
+              budget_rows * H * S * 4)
+    monkeypatch.setattr(dense_lamp_conv, 'ATTENTION_CHUNK_BYTES', budget)
+    chunks = dense_lamp_conv.attention_chunks(B, H, L, S)
+    assert len(chunks) > 1
+    torch.manual_seed(3)
+    out = dense_lamp_conv.attention(q, k, v, mask, 0.3)
+    w = torch.randn_like(out)
+    grads = torch.autograd.grad((out * w).sum(), (q0, k, v))
+
+    # The same chunks with plain autograd ops, drawing the random numbers in
+    # the same order:
+    torch.manual_seed(3)
+    ref = torch.zeros(B, H, L, D)
+    for b0, b1, r0, r1 in chunks:
+        m = dense_lamp_conv._mask_chunk(mask, b0, b1, r0, r1)
+        ref = ref.index_put(
+            (torch.arange(b0, b1).view(-1, 1, 1), torch.arange(H).view(
+                1, -1, 1), torch.arange(r0, r1).view(1, 1, -1)),
+            dense_lamp_conv._attention_dropout(q[b0:b1, :, r0:r1], k[b0:b1],
+                                               v[b0:b1], m, 0.3))
+    assert torch.allclose(out, ref, atol=1e-6)
+    ref_grads = torch.autograd.grad((ref * w).sum(), (q0, k, v))
+    for g, r in zip(grads, ref_grads):
+        assert torch.allclose(g, r, atol=1e-5)
+    # Without dropout, one fused call:
+    out0 = dense_lamp_conv.attention(q, k, v, mask, 0.0)
+    assert torch.allclose(
+        out0, F.scaled_dot_product_attention(q, k, v, attn_mask=mask),
+        atol=1e-6)
+    # Without autograd, the same numbers:
+    torch.manual_seed(3)
+    with torch.no_grad():
+        out_ng = dense_lamp_conv.attention(q, k, v, mask, 0.3)
+    assert torch.allclose(out_ng, out, atol=1e-6)
+
+
+@pytest.mark.parametrize('with_mask', [False, True])
+def test_attention_dropout_semantics(with_mask):
+    torch.manual_seed(0)
+    B, H, L, S, D = 2, 2, 5, 6, 4
+    q, k, v = (torch.randn(B, H, n, D) for n in (L, S, S))
+    mask = (torch.rand(B, 1, L, S) < 0.6) if with_mask else None
+    if mask is not None:
+        mask[..., 1] = True
+    # Without dropout: PyTorch's attention.
+    out = dense_lamp_conv._attention_dropout(q, k, v, mask, 0.0)
+    ref = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    assert torch.allclose(out, ref, atol=1e-5)
+    # With dropout: softmax, then zero with probability p and scale.
+    p = 0.25
+    torch.manual_seed(5)
+    out = dense_lamp_conv._attention_dropout(q, k, v, mask, p)
+    torch.manual_seed(5)
+    from lamp_geometric.nn.conv._block import keep_mask
+    keep = keep_mask((B, H, L, S), p)
+    score = q @ k.transpose(-1, -2) / D**0.5
+    if mask is not None:
+        score = score.masked_fill(~mask, float('-inf'))
+    ref = (score.softmax(-1) * keep / (1 - p)) @ v
+    assert torch.allclose(out, ref, atol=1e-5)
+
+
+def test_dropout_helper():
+    from lamp_geometric.nn.conv._block import dropout
+    x = torch.ones(200, 300)
+    assert dropout(x, 0.3, False) is x
+    assert dropout(x, 0.0, True) is x
+    torch.manual_seed(0)
+    y = dropout(x, 0.3, True)
+    kept = y != 0
+    assert abs(kept.float().mean().item() - 0.7) < 0.01
+    assert torch.allclose(y[kept], torch.full_like(y[kept], 1 / 0.7))
+    assert (y.mean() - 1).abs() < 0.02
+
+
+def make_lamp(path, L=6, d=16, seed=0):
+    torch.manual_seed(seed)
+    prior = torch.tensor([[0, 1, 2, 3, 4, 5, 1], [1, 2, 0, 4, 3, 1, 5]])
+    return LaMP(L, d, steps=2, heads=2, label_graph='pr',
+                label_edge_index=prior, path=path)
+
+
+def features(B=3, S=4, d=16, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    z = torch.randn(B * S, d, generator=g)
+    batch = torch.arange(B).repeat_interleave(S)
+    return z, batch
+
+
+@pytest.mark.parametrize('path', ['dense', 'sparse'])
+def test_lamp_shared_first_step_equals_expanded(path):
+    model = make_lamp(path).eval()
+    z, batch = features()
+    w = torch.randn(3, 6)
+
+    def run():
+        model.zero_grad(set_to_none=True)
+        zz = z.clone().requires_grad_()
+        out = model.forward_features(zz, batch, 3)
+        sum((s * w).sum() for s in out.stage_logits).backward()
+        return [out.logits, zz.grad] + [p.grad for p in model.parameters()]
+
+    fast = run()
+    first = model.xy_convs[0]
+    forward = first.forward
+
+    def expanded(x, *args, **kwargs):
+        x_src, x_dst = x
+        if x_dst.dim() == 3:
+            x_dst = x_dst.expand(x_src.size(0), -1, -1)
+        return forward((x_src, x_dst), *args, **kwargs)
+
+    first.forward = expanded
+    for conv in list(model.xy_convs) + list(model.yy_convs):
+        conv._project = types.MethodType(plain_project, conv)
+        if isinstance(conv, LaMPConv):
+            conv.fused = False
+    plain = run()
+    for a, b in zip(fast, plain):
+        assert torch.allclose(a, b, atol=1e-5)
+
+
+def test_lamp_sparse_path_never_builds_label_adj():
+    L = 3000  # a dense [L, L] adjacency would be 9 MB; it is never built
+    g = torch.Generator().manual_seed(0)
+    prior = torch.randint(0, L, (2, 5 * L), generator=g)
+    model = LaMP(L, 8, steps=1, heads=2, label_graph='pr',
+                 label_edge_index=prior)
+    assert not model.yy_dense  # auto: a sparse prior takes the sparse path
+
+    def fail():
+        raise AssertionError('the sparse path built the dense adjacency')
+
+    model.label_adj = fail
+    z, batch = features(B=2, S=3, d=8)
+    out = model.forward_features(z, batch, 2)
+    assert out.logits.size() == (2, L)
+    edge_index = model._yy_graph(2)['edge_index']
+    assert bool((edge_index[1][1:] >= edge_index[1][:-1]).all())
+
+
+@pytest.mark.parametrize('path', ['dense', 'sparse'])
+def test_bf16_autocast_within_tolerance(path):
+    model = make_lamp(path, d=64, seed=3).train()
+    for conv in list(model.xy_convs) + list(model.yy_convs):
+        conv.dropout = 0.0  # compare deterministic passes
+    z, batch = features(d=64)
+    y = (torch.rand(3, 6) < 0.3).float()
+    y[0, 0] = float('nan')
+    loss_fn = LaMPLoss()
+
+    def run(amp):
+        model.zero_grad(set_to_none=True)
+        with torch.autocast('cpu', dtype=torch.bfloat16, enabled=amp):
+            out = model.forward_features(z, batch, 3)
+        logits = out.logits.float()
+        loss = loss_fn(logits, y, [s.float() for s in
+                                   out.intermediate_logits])
+        loss.backward()
+        grad = torch.cat([p.grad.flatten() for p in model.parameters()
+                          if p.grad is not None])
+        return logits.detach(), loss, grad
+
+    logits32, loss32, grad32 = run(False)
+    logits16, loss16, grad16 = run(True)
+    assert loss16.dtype == torch.float32
+    err = (logits16 - logits32).abs()
+    assert bool((err <= BF16_LOGIT_ATOL +
+                 BF16_LOGIT_RTOL * logits32.abs()).all()), err.max()
+    assert (logits16.sigmoid() - logits32.sigmoid()).abs().max() <= \
+        BF16_PROB_ATOL
+    assert abs(float(loss16.detach()) - float(loss32.detach())) < 0.02
+    assert F.cosine_similarity(grad16, grad32, dim=0) > 0.99
+
+
+def test_train_amp_outputs_are_float32():
+    from lamp_geometric.train import amp_outputs
+    model = make_lamp('dense')
+
+    class Encoder(torch.nn.Module):
+        def forward(self, data):
+            return data.z
+
+    model.encoder = Encoder()
+    z, batch = features()
+    data = types.SimpleNamespace(z=z, batch=batch, num_graphs=3)
+    logits, inter = amp_outputs(model, data, torch.device('cpu'), True)
+    assert logits.dtype == torch.float32
+    assert all(x.dtype == torch.float32 for x in inter)
+    ref, _ = amp_outputs(model, data, torch.device('cpu'), False)
+    assert (logits - ref).abs().max() < BF16_LOGIT_ATOL + \
+        BF16_LOGIT_RTOL * ref.abs().max()

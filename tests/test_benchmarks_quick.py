@@ -1,0 +1,32 @@
+r"""Smoke test of the benchmark scripts: ``benchmarks/run_all.py --quick``
+runs every script on tiny sizes and must write its JSON.  Nothing is
+asserted about time."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLDERS = ('layers', 'train_step', 'scaling', 'density')
+
+
+def test_benchmarks_quick(tmp_path):
+    res = subprocess.run(
+        [sys.executable, str(ROOT / 'benchmarks' / 'run_all.py'), '--quick',
+         '--out', str(tmp_path)],
+        capture_output=True, text=True, timeout=600, cwd=str(ROOT))
+    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
+    for folder in FOLDERS:
+        path = tmp_path / f'{folder}_quick.json'
+        assert path.is_file(), folder
+        payload = json.loads(path.read_text())
+        assert payload['machine']['threads'] >= 1
+        assert 'loadavg_start' in payload['machine']
+    layers = json.loads((tmp_path / 'layers_quick.json').read_text())
+    assert any(r.get('layer') == 'reference'
+               for run in layers['runs'].values() for r in run['rows'])
+    steps = json.loads((tmp_path / 'train_step_quick.json').read_text())
+    for cfg in steps['configs'].values():
+        names = [r['variant'] for r in cfg['rows']]
+        assert 'reference' in names and 'ours-amp' in names
+        assert all(r['ms'] > 0 for r in cfg['rows'])
