@@ -133,7 +133,9 @@ def main() -> None:
                       f"{row.get('sparse_ms', float('nan')):.0f} ms")
                 rows.append(row)
             crossover[mode][str(L)] = first_dense_win
-    print(C.table(rows, ['mode', 'L', 'density', 'edges_per_sample',
+    for row in rows:
+        row['density_%'] = f"{100 * row['density']:g}"
+    print(C.table(rows, ['mode', 'L', 'density_%', 'edges_per_sample',
                          'sparse_ms', 'dense_ms', 'dense_speedup']))
     print(f'first density where dense >= sparse: {crossover}')
     C.write_json(C.out_path(args, __file__),

@@ -1,0 +1,106 @@
+r"""Prints the Markdown tables of ``benchmarks/README.md`` from the JSON
+results of the benchmark scripts.
+
+    python benchmarks/tables.py            # results.json of every folder
+    python benchmarks/tables.py --quick    # results_quick.json
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common as C  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent
+
+
+def header(payload) -> str:
+    m = payload['machine']
+    gemm = payload.get('gemm_gflops')
+    line = (f"`{m.get('argv', '')}` — {m['cpu']}, {m['logical_cpus']} "
+            f"logical CPUs, {m['threads']} threads, torch {m['torch']}, "
+            f"PyG {m['torch_geometric']}, load average "
+            f"{m['loadavg_start'][0]:.2f} at the start, "
+            f"{m.get('loadavg_end', [float('nan')])[0]:.2f} at the end")
+    if gemm:
+        line += ('; GEMM GFLOP/s ' +
+                 ', '.join(f'{k} {v:.0f}' for k, v in gemm.items()))
+    return line
+
+
+def layers(payload) -> str:
+    out = [header(payload), '']
+    for key, run in payload['runs'].items():
+        rows = []
+        for r in run['rows']:
+            r = dict(r)
+            if 'skipped' in r:
+                r['ms'] = None
+                r['note'] = 'skipped: ' + r['skipped']
+            rows.append(r)
+        out += [f"**{key}** {run['shape']}", '',
+                C.table(rows, ['layer', 'mode', 'ms', 'speedup', 'gflop',
+                               'gflops', 'pct_peak', 'note']), '']
+    return '\n'.join(out)
+
+
+def train_step(payload) -> str:
+    out = [header(payload), '']
+    for name, cfg in payload['configs'].items():
+        out += [f"**{name}** {cfg['config']}", '',
+                C.table(cfg['rows'], ['variant', 'ms', 'speedup', 'gflop',
+                                      'gflops', 'pct_peak', 'peak_mib',
+                                      'mem_vs_ref', 'alloc_mib',
+                                      'alloc_vs_ref']), '']
+    return '\n'.join(out)
+
+
+def scaling(payload) -> str:
+    rows = []
+    for r in payload['rows']:
+        r = dict(r)
+        r['edges'] = r.get('label_edges')
+        r['note'] = r.get('skipped') or r.get('error')
+        rows.append(r)
+    return '\n'.join([
+        header(payload), '', f"config {payload['config']}", '',
+        C.table(rows, ['L', 'degree', 'path', 'edges', 'ms', 'peak_gib',
+                       'time_x_vs_deg10', 'mem_x_vs_deg10', 'note']), ''
+    ])
+
+
+def density(payload) -> str:
+    rows = []
+    for r in payload['rows']:
+        r = dict(r)
+        r['note'] = r.get('sparse_skipped')
+        r['density_%'] = f"{100 * r['density']:g}"
+        rows.append(r)
+    return '\n'.join([
+        header(payload), '', f"shape {payload['shape']}", '',
+        C.table(rows, ['mode', 'L', 'density_%', 'edges_per_sample',
+                       'sparse_ms', 'dense_ms', 'dense_speedup', 'note']),
+        '', f"first density where dense >= sparse: "
+        f"{payload['crossover']}", ''
+    ])
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--quick', action='store_true')
+    args = p.parse_args()
+    name = 'results_quick.json' if args.quick else 'results.json'
+    for folder, fn in (('layers', layers), ('train_step', train_step),
+                       ('scaling', scaling), ('density', density)):
+        path = ROOT / folder / name
+        if not path.is_file():
+            print(f'## {folder}: no {name}\n')
+            continue
+        print(f'## {folder}\n')
+        print(fn(json.loads(path.read_text())))
+
+
+if __name__ == '__main__':
+    main()
