@@ -38,7 +38,7 @@ def layers(payload) -> str:
             r = dict(r)
             if 'skipped' in r:
                 r['ms'] = None
-                r['note'] = 'skipped: ' + r['skipped']
+                r['note'] = 'skipped: ' + r['skipped'].split(':')[0]
             rows.append(r)
         out += [f"**{key}** {run['shape']}", '',
                 C.table(rows, ['layer', 'mode', 'ms', 'speedup', 'gflop',
@@ -50,7 +50,8 @@ def train_step(payload) -> str:
     out = [header(payload), '']
     for name, cfg in payload['configs'].items():
         out += [f"**{name}** {cfg['config']}", '',
-                C.table(cfg['rows'], ['variant', 'ms', 'speedup', 'gflop',
+                C.table(cfg['rows'], ['variant', 'ms', 'speedup',
+                                      'speedup_best', 'gflop',
                                       'gflops', 'pct_peak', 'peak_mib',
                                       'mem_vs_ref', 'alloc_mib',
                                       'alloc_vs_ref']), '']
@@ -100,6 +101,10 @@ def main() -> None:
             continue
         print(f'## {folder}\n')
         print(fn(json.loads(path.read_text())))
+        fine = ROOT / folder / 'results_fine.json'
+        if folder == 'density' and not args.quick and fine.is_file():
+            print('## density (finer grid)\n')
+            print(fn(json.loads(fine.read_text())))
 
 
 if __name__ == '__main__':
