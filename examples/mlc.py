@@ -46,9 +46,12 @@ from typing import Any, Dict, Optional, Tuple
 import torch
 from torch import Tensor
 
+from torch_geometric.transforms import Compose
+
 from lamp_geometric import metrics as M
 from lamp_geometric.baselines import EmbMLP, MorganRandomForest
 from lamp_geometric.data import (
+    AddMorganBits,
     TFPPI,
     BibTeX,
     Delicious,
@@ -58,7 +61,7 @@ from lamp_geometric.data import (
     scaffold_split,
 )
 from lamp_geometric.graphs import co_occurrence
-from lamp_geometric.nn import LaMP, LaMPLoss
+from lamp_geometric.nn import FingerprintNodes, LaMP, LaMPLoss
 from lamp_geometric.nn.feature_encoders import feature_encoder
 from lamp_geometric.train import (
     SELECT_CHOICES,
@@ -100,6 +103,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="'emb' / 'fmp': LaMP on the paper's Emb / FMP "
                    "input; 'mlp': the Emb + MLP baseline; 'rf': random "
                    "forest on Morgan fingerprints (molecules)")
+    p.add_argument('--fingerprint-nodes', action='store_true',
+                   help="molecules: the set bits of each molecule's Morgan "
+                   "fingerprint (radius 2, 2048 bits) join its atoms as "
+                   "feature nodes")
     p.add_argument('--split', choices=['default', 'random', 'scaffold'],
                    default='default',
                    help="molecules: 'random' 80/10/10 (default) or "
@@ -225,6 +232,8 @@ def build_model(args: argparse.Namespace, input_type: str, num_labels: int,
                               num_features=num_features, heads=args.heads,
                               dropout=args.dropout,
                               num_layers=args.fmp_layers)
+    if getattr(args, 'fingerprint_nodes', False):
+        encoder = FingerprintNodes(encoder, args.hidden)
     if args.encoder == 'mlp':
         return EmbMLP(encoder, args.hidden, num_labels,
                       num_layers=args.mlp_layers, dropout=args.dropout)
@@ -286,13 +295,16 @@ def _run_network(args, dataset, input_type, splits,
                 num_parameters=sum(p.numel() for p in model.parameters()))
 
 
-def variant_name(encoder: str, label_graph: str) -> str:
-    r"""The paper's name of a variant, e.g. ``FMP + LaMP_pr``."""
-    if encoder == 'mlp':
-        return 'Emb + MLP'
+def variant_name(encoder: str, label_graph: str,
+                 fingerprint_nodes: bool = False) -> str:
+    r"""The paper's name of a variant, e.g. ``FMP + LaMP_pr``
+    (``FMP+FP + LaMP_pr`` with fingerprint bits as feature nodes)."""
     if encoder == 'rf':
         return 'RF (Morgan)'
-    return f"{encoder.upper() if encoder == 'fmp' else 'Emb'} + " \
+    fp = '+FP' if fingerprint_nodes else ''
+    if encoder == 'mlp':
+        return f'Emb{fp} + MLP'
+    return f"{encoder.upper() if encoder == 'fmp' else 'Emb'}{fp} + " \
            f"LaMP_{label_graph}"
 
 
@@ -304,7 +316,16 @@ def main(argv=None) -> Dict[str, Any]:
     if args.encoder == 'rf' and INPUT_TYPES[args.dataset] != 'molecule':
         raise ValueError(f"--encoder rf needs molecules (got "
                          f"'{args.dataset}')")
+    if args.fingerprint_nodes and (INPUT_TYPES[args.dataset] != 'molecule'
+                                   or args.encoder == 'rf'):
+        raise ValueError(f"--fingerprint-nodes needs molecules and a "
+                         f"network encoder (got '{args.dataset}', "
+                         f"'{args.encoder}')")
     dataset, input_type, splits = load_data(args)
+    if args.fingerprint_nodes:
+        dataset.transform = (AddMorganBits() if dataset.transform is None
+                             else Compose([dataset.transform,
+                                           AddMorganBits()]))
     train_idx, val_idx, test_idx = splits
     label_names = list(dataset.label_names)
     title = DISPLAY.get(args.dataset, args.dataset)
@@ -333,7 +354,8 @@ def main(argv=None) -> Dict[str, Any]:
     y = label_matrix(dataset)
     baselines = M.label_prior_baselines(y[train_idx].numpy(),
                                         y[test_idx].numpy())
-    name = variant_name(args.encoder, args.label_graph)
+    name = variant_name(args.encoder, args.label_graph,
+                        args.fingerprint_nodes)
     rows = {name: run['test'], 'majority (train prior)': baselines['majority'],
             'all positive': baselines['all_positive']}
     print('\nTest metrics (thresholds tuned on validation per metric):')

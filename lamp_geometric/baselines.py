@@ -24,6 +24,7 @@ from torch_geometric.nn import global_mean_pool
 
 from lamp_geometric.data.molecule_csv import _BlockRDKitLogs
 from lamp_geometric.metrics import label_prior_baselines
+from lamp_geometric.nn.encoders import encode
 
 __all__ = ['EmbMLP', 'MorganRandomForest', 'morgan_fingerprints',
            'label_prior_baselines']
@@ -89,13 +90,8 @@ class EmbMLP(torch.nn.Module):
 
     def forward(self, data: Batch) -> Tensor:
         r"""Returns the logits :obj:`[B, L]`."""
-        z = self.encoder(data)
-        batch = getattr(data, 'batch', None)
-        num_samples = getattr(data, 'num_graphs', None)
-        if batch is None:
-            batch = z.new_zeros(z.size(0), dtype=torch.long)
-            num_samples = 1
-        pooled = global_mean_pool(z, batch, size=int(num_samples))
+        z, batch, num_samples = encode(self.encoder, data)
+        pooled = global_mean_pool(z, batch, size=num_samples)
         return self.mlp(pooled)
 
     def __repr__(self) -> str:

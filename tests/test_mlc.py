@@ -73,6 +73,24 @@ def test_mlc_on_a_molecule_csv(tiny_csv, tmp_path, encoder, graph):
     assert 0.0 <= res['ebF1'] <= 1.0
 
 
+def test_mlc_fingerprint_nodes(tiny_csv, tmp_path):
+    res = mlc.main(['--dataset', 'csv', '--csv', tiny_csv,
+                    '--cache-dir', str(tmp_path / 'cache'),
+                    '--encoder', 'fmp', '--label-graph', 'pr',
+                    '--fingerprint-nodes'] + FAST)
+    assert res['variant'] == 'FMP+FP + LaMP_pr'
+    assert 0.0 <= res['ebF1'] <= 1.0
+    # Bits of the fingerprint get an embedding table of their own.
+    base = mlc.main(['--dataset', 'csv', '--csv', tiny_csv,
+                     '--cache-dir', str(tmp_path / 'cache'),
+                     '--encoder', 'fmp', '--label-graph', 'pr'] + FAST)
+    assert res['num_parameters'] == base['num_parameters'] + 2048 * 8
+    with pytest.raises(ValueError, match='--fingerprint-nodes needs'):
+        mlc.main(['--dataset', 'csv', '--csv', tiny_csv, '--encoder', 'rf',
+                  '--fingerprint-nodes', '--cache-dir',
+                  str(tmp_path / 'cache')] + FAST)
+
+
 def test_mlc_random_forest_with_scaffold_split(tiny_csv, tmp_path):
     res = mlc.main(['--dataset', 'csv', '--csv', tiny_csv, '--encoder', 'rf',
                     '--split', 'scaffold', '--rf-trees', '10',
@@ -158,5 +176,16 @@ def test_paper_benchmark_quick(tmp_path):
     # BibTeX used its given split: first 32 train, 32 val, 32 test rows.
     bib = [r for r in saved['runs'] if r['dataset'] == 'bibtex'][0]
     assert bib['split_sizes'] == [32, 32, 32]
+    # Every finished run is one line of the runs file; a second call with
+    # the same settings trains nothing and --render rebuilds the same table.
+    lines = (out_dir / 'paper_quick_runs.jsonl').read_text().splitlines()
+    assert len(lines) == 4
+    again = paper.main(['--quick', '--datasets', 'sider', '--variants',
+                        'mlp', '--threads', '1', '--render',
+                        '--out-dir', str(out_dir)])
+    assert again['tables'] == res['tables']
+    assert (out_dir / 'paper_quick.md').read_text() == md
+    assert len((out_dir / 'paper_quick_runs.jsonl').read_text()
+               .splitlines()) == 4
     assert bib['label_graph'] in ('n/a', 'co-occurrence in the training '
                                   'split')

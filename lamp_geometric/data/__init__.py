@@ -12,8 +12,10 @@ from lamp_geometric.data.mulan import BibTeX, Delicious, Mulan
 from lamp_geometric.data.reuters import Reuters21578
 from lamp_geometric.data.rcv1 import RCV1Subset
 from lamp_geometric.data.tf_ppi import TFPPI
+from lamp_geometric.data.fingerprints import AddMorganBits
 
 __all__ = [
+    'AddMorganBits',
     'MoleculeCSV',
     'SIDER',
     'random_split',

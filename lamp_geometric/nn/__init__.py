@@ -6,6 +6,7 @@ from .encoders import (
     AtomEmbedding,
     CategoricalEmbedding,
     FMPEncoder,
+    FingerprintNodes,
     GINEncoder,
     molecule_encoder,
 )
@@ -25,6 +26,7 @@ __all__ = [
     'AtomEmbedding',
     'CategoricalEmbedding',
     'FMPEncoder',
+    'FingerprintNodes',
     'GINEncoder',
     'molecule_encoder',
     'TokenEmbedding',

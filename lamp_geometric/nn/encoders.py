@@ -17,8 +17,13 @@ such a module).
   or over a fully connected :math:`G_{xx}`.
 * :class:`GINEncoder` -- a PyG :class:`~torch_geometric.nn.conv.GINEConv`
   stack over the bond graph, to show LaMP composed after a standard GNN.
+* :class:`FingerprintNodes` -- wraps any of them and appends the set bits of
+  each molecule's Morgan fingerprint as extra feature nodes (needs the
+  :class:`~lamp_geometric.data.AddMorganBits` transform).  It returns the
+  pair :obj:`(z, batch)`, since it adds nodes that :obj:`data.batch` does
+  not know of; :class:`~lamp_geometric.nn.LaMP` accepts both forms.
 """
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -233,6 +238,95 @@ class GINEncoder(torch.nn.Module):
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}({self.hidden_channels}, '
                 f'num_layers={self.num_layers})')
+
+
+class FingerprintNodes(torch.nn.Module):
+    r"""Feature nodes = the nodes of :obj:`encoder` (e.g. the atoms after
+    FMP) plus one node per set bit of the molecule's Morgan fingerprint,
+    embedded by a learned table of :obj:`n_bits` rows:
+
+    .. math::
+        \mathcal{Z}_i = \{\mathbf{z}_a : a \in \text{atoms}(i)\} \cup
+        \{\mathbf{E}_b : b \in \text{bits}(i)\}
+
+    LaMP is agnostic to what its feature nodes are, so the labels attend
+    over atoms and substructure bits alike.  :obj:`data` must carry
+    :obj:`fp_bits` and :obj:`num_fp_bits`
+    (:class:`~lamp_geometric.data.AddMorganBits`).
+
+    Args:
+        encoder (torch.nn.Module): Encoder of the atoms; returns
+            :obj:`[num_atoms, hidden_channels]` aligned with :obj:`data.batch`.
+        hidden_channels (int): Embedding size :math:`d`.
+        n_bits (int, optional): Fingerprint length. (default: :obj:`2048`)
+
+    Returns:
+        (torch.Tensor, torch.Tensor): the node embeddings and their sample
+        index, sorted by sample (atoms of a sample first, then its bits).
+    """
+    def __init__(self, encoder: torch.nn.Module, hidden_channels: int,
+                 n_bits: int = 2048):
+        super().__init__()
+        self.encoder = encoder
+        self.hidden_channels = hidden_channels
+        self.n_bits = n_bits
+        self.bit_emb = Embedding(n_bits, hidden_channels)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        if hasattr(self.encoder, 'reset_parameters'):
+            self.encoder.reset_parameters()
+        self.bit_emb.reset_parameters()
+
+    def forward(self, data: Batch) -> Tuple[Tensor, Tensor]:
+        bits = getattr(data, 'fp_bits', None)
+        counts = getattr(data, 'num_fp_bits', None)
+        if bits is None or counts is None:
+            raise ValueError("'FingerprintNodes' needs 'data.fp_bits' and "
+                             "'data.num_fp_bits' (use the 'AddMorganBits' "
+                             "transform)")
+        if bits.numel() and (int(bits.min()) < 0
+                             or int(bits.max()) >= self.n_bits):
+            raise ValueError(f"Fingerprint bit out of range [0, "
+                             f"{self.n_bits}) (got {int(bits.min())}.."
+                             f"{int(bits.max())}); does 'n_bits' match the "
+                             f"transform's?")
+        z_atoms = self.encoder(data)
+        batch_atoms = _batch_vector(data, z_atoms)
+        num_samples = _num_samples(data)
+        if counts.numel() != num_samples or int(counts.sum()) != bits.numel():
+            raise ValueError(f"'num_fp_bits' ({counts.numel()} entries, sum "
+                             f"{int(counts.sum())}) does not match "
+                             f"{num_samples} samples with {bits.numel()} "
+                             f"bits")
+        batch_bits = torch.repeat_interleave(
+            torch.arange(num_samples, device=bits.device), counts)
+        z = torch.cat([z_atoms, self.bit_emb(bits).to(z_atoms.dtype)])
+        batch = torch.cat([batch_atoms, batch_bits])
+        order = torch.sort(batch, stable=True).indices
+        return z[order], batch[order]
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}({self.encoder}, '
+                f'n_bits={self.n_bits})')
+
+
+def encode(encoder: torch.nn.Module, data: Batch) -> Tuple[Tensor, Tensor,
+                                                           int]:
+    r"""Runs a feature encoder and returns :obj:`(z, batch, num_samples)`.
+
+    The encoder returns either the node embeddings aligned with
+    :obj:`data.batch` or a pair :obj:`(z, batch)` when it adds nodes of its
+    own (:class:`FingerprintNodes`).
+    """
+    out = encoder(data)
+    num_samples = (1 if getattr(data, 'batch', None) is None else
+                   _num_samples(data))
+    if isinstance(out, tuple):
+        z, batch = out
+    else:
+        z, batch = out, _batch_vector(data, out)
+    return z, batch, num_samples
 
 
 def _num_samples(data: Batch) -> int:

@@ -14,6 +14,7 @@ from torch_geometric.utils import (
 )
 
 from lamp_geometric.nn.conv import DenseLaMPConv, LaMPConv
+from lamp_geometric.nn.encoders import encode
 
 #: Label graphs at least this dense (edges / L^2, self loops included) run on
 #: the dense path when ``path='auto'``.  Measured by
@@ -264,13 +265,8 @@ class LaMP(torch.nn.Module):
         if self.encoder is None:
             raise RuntimeError("This LaMP model has no 'encoder'; call "
                                "'forward_features' with feature embeddings")
-        z = self.encoder(data)
-        batch = getattr(data, 'batch', None)
-        num_samples = getattr(data, 'num_graphs', None)
-        if batch is None:
-            batch = z.new_zeros(z.size(0), dtype=torch.long)
-            num_samples = 1
-        return self.forward_features(z, batch, int(num_samples),
+        z, batch, num_samples = encode(self.encoder, data)
+        return self.forward_features(z, batch, num_samples,
                                      return_attention=return_attention)
 
     def forward_features(
