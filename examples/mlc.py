@@ -137,6 +137,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    'samples (quick checks)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--device', default='cpu')
+    p.add_argument('--amp', action='store_true',
+                   help='train and predict under bfloat16 autocast '
+                   '(weights, optimizer and loss stay float32)')
     p.add_argument('--threads', type=int, default=None,
                    help='torch CPU threads (default: torch decides)')
     p.add_argument('--out', default=None, help='write results to this JSON')
@@ -281,13 +284,13 @@ def _run_network(args, dataset, input_type, splits,
     start = time.perf_counter()
     result = fit(model, train_loader, val_loader, args.epochs, optimizer,
                  loss_fn=loss_fn, select=args.select, device=device,
-                 progress=not args.quiet)
+                 progress=not args.quiet, amp=args.amp)
     train_time = time.perf_counter() - start
     print(f"best validation epoch {result.best_epoch} ({args.select} "
           f"{result.best_score:.4f}); median epoch "
           f"{result.median_epoch_time:.2f}s")
     test, val, thresholds = evaluate_splits(model, val_loader, test_loader,
-                                            device)
+                                            device, amp=args.amp)
     return dict(test=test, val=val, thresholds=thresholds,
                 best_epoch=result.best_epoch,
                 median_epoch_time=result.median_epoch_time,
@@ -296,16 +299,18 @@ def _run_network(args, dataset, input_type, splits,
 
 
 def variant_name(encoder: str, label_graph: str,
-                 fingerprint_nodes: bool = False) -> str:
+                 fingerprint_nodes: bool = False, amp: bool = False) -> str:
     r"""The paper's name of a variant, e.g. ``FMP + LaMP_pr``
-    (``FMP+FP + LaMP_pr`` with fingerprint bits as feature nodes)."""
+    (``FMP+FP + LaMP_pr`` with fingerprint bits as feature nodes, a
+    ``(bf16)`` suffix when trained under bfloat16 autocast)."""
     if encoder == 'rf':
         return 'RF (Morgan)'
     fp = '+FP' if fingerprint_nodes else ''
+    bf16 = ' (bf16)' if amp else ''
     if encoder == 'mlp':
-        return f'Emb{fp} + MLP'
+        return f'Emb{fp} + MLP{bf16}'
     return f"{encoder.upper() if encoder == 'fmp' else 'Emb'}{fp} + " \
-           f"LaMP_{label_graph}"
+           f"LaMP_{label_graph}{bf16}"
 
 
 def main(argv=None) -> Dict[str, Any]:
@@ -355,7 +360,7 @@ def main(argv=None) -> Dict[str, Any]:
     baselines = M.label_prior_baselines(y[train_idx].numpy(),
                                         y[test_idx].numpy())
     name = variant_name(args.encoder, args.label_graph,
-                        args.fingerprint_nodes)
+                        args.fingerprint_nodes, args.amp)
     rows = {name: run['test'], 'majority (train prior)': baselines['majority'],
             'all positive': baselines['all_positive']}
     print('\nTest metrics (thresholds tuned on validation per metric):')

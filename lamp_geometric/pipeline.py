@@ -79,6 +79,7 @@ EXPERIMENT_DEFAULTS: Dict[str, Any] = dict(
     select='roc_auc',
     seed=0,
     device='cpu',
+    amp=False,
     threads=None,
     out=None,
     quiet=False,
@@ -185,6 +186,9 @@ def add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
                    help='validation criterion for the best epoch')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--device', default='cpu')
+    p.add_argument('--amp', action='store_true',
+                   help='train and predict under bfloat16 autocast '
+                   '(weights, optimizer and loss stay float32)')
     p.add_argument('--threads', type=int, default=None,
                    help='torch CPU threads (default: torch decides)')
     p.add_argument('--out', default=None, help='write results to this JSON')
@@ -304,14 +308,14 @@ def run_molecule_experiment(
     start = time.perf_counter()
     result = fit(model, train_loader, val_loader, cfg['epochs'], optimizer,
                  loss_fn=loss_fn, select=cfg['select'], device=device,
-                 progress=not cfg['quiet'], log=epoch_log)
+                 progress=not cfg['quiet'], log=epoch_log, amp=cfg['amp'])
     train_time = time.perf_counter() - start
     say(f"best validation epoch {result.best_epoch} ({cfg['select']} "
         f"{result.best_score:.4f}); median epoch "
         f"{result.median_epoch_time:.2f}s")
 
     test, val, thresholds = evaluate_splits(model, val_loader, test_loader,
-                                            device)
+                                            device, amp=cfg['amp'])
     baselines = M.label_prior_baselines(y_all[train_idx].numpy(),
                                         y_all[test_idx].numpy())
     name = f"LaMP_{cfg['label_graph']} ({cfg['encoder']})"

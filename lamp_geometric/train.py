@@ -396,13 +396,15 @@ def evaluate_splits(
     val_loader: DataLoader,
     test_loader: DataLoader,
     device: torch.device = torch.device('cpu'),
+    amp: bool = False,
 ) -> Tuple[Dict[str, float], Dict[str, float], Dict[str, float]]:
-    r"""Tunes one threshold per metric on validation and evaluates test.
+    r"""Tunes one threshold per metric on validation and evaluates test
+    (the forward passes under bfloat16 autocast with :obj:`amp=True`).
 
     Returns :obj:`(test_metrics, val_metrics, thresholds)`.
     """
-    y_val, p_val, _ = predict(model, val_loader, device)
-    y_test, p_test, _ = predict(model, test_loader, device)
+    y_val, p_val, _ = predict(model, val_loader, device, amp=amp)
+    y_test, p_test, _ = predict(model, test_loader, device, amp=amp)
     thresholds = M.tune_thresholds(y_val, p_val)
     return (M.evaluate(y_test, p_test, thresholds),
             M.evaluate(y_val, p_val, thresholds), thresholds)

@@ -91,6 +91,16 @@ def test_mlc_fingerprint_nodes(tiny_csv, tmp_path):
                   str(tmp_path / 'cache')] + FAST)
 
 
+def test_mlc_bf16_autocast(tiny_csv, tmp_path):
+    res = mlc.main(['--dataset', 'csv', '--csv', tiny_csv,
+                    '--cache-dir', str(tmp_path / 'cache'),
+                    '--encoder', 'fmp', '--label-graph', 'pr', '--amp']
+                   + FAST)
+    assert res['variant'] == 'FMP + LaMP_pr (bf16)'
+    assert res['config']['amp'] is True
+    assert all(math.isfinite(res['test'][k]) for k in ('ebF1', 'ha'))
+
+
 def test_mlc_random_forest_with_scaffold_split(tiny_csv, tmp_path):
     res = mlc.main(['--dataset', 'csv', '--csv', tiny_csv, '--encoder', 'rf',
                     '--split', 'scaffold', '--rf-trees', '10',

@@ -58,10 +58,12 @@ VARIANTS: Dict[str, tuple] = {
     'fmp-fc': ('fmp', 'fc'),
     'fmp-pr': ('fmp', 'pr'),
 }
-#: Variants beyond the paper's, run on request (molecules only): the random
-#: forest on Morgan fingerprints, and LaMP with fingerprint bits as feature
-#: nodes beside the atoms.
+#: Variants beyond the paper's, run on request: the random forest on Morgan
+#: fingerprints and LaMP with fingerprint bits as feature nodes beside the
+#: atoms (molecules only), and FMP + LaMP_pr trained under bfloat16 autocast
+#: (the fast path; its metrics should match the float32 row within noise).
 EXTRA_VARIANTS: Dict[str, tuple] = {
+    'fmp-pr-bf16': ('fmp', 'pr', '--amp'),
     'rf': ('rf', 'el'),
     'fmp+fp-pr': ('fmp', 'pr', '--fingerprint-nodes'),
     'fmp+fp-el': ('fmp', 'el', '--fingerprint-nodes'),
