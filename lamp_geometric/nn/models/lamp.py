@@ -9,10 +9,10 @@ from torch_geometric.data import Batch
 from torch_geometric.utils import (
     add_self_loops,
     coalesce,
-    remove_self_loops,
     to_dense_batch,
 )
 
+from lamp_geometric.graphs import validate_edge_index
 from lamp_geometric.nn.conv import DenseLaMPConv, LaMPConv
 from lamp_geometric.nn.encoders import encode
 
@@ -171,8 +171,9 @@ class LaMP(torch.nn.Module):
             edge_index = torch.ones(L, L).nonzero().t().flip(0)
         else:
             assert label_edge_index is not None
-            edge_index = _check_label_edge_index(label_edge_index, L)
-            edge_index, _ = remove_self_loops(edge_index)
+            edge_index = validate_edge_index(
+                label_edge_index, L, allow_self_loops=False,
+                name='label_edge_index')
             edge_index, _ = add_self_loops(edge_index, num_nodes=L)
             edge_index = coalesce(edge_index, num_nodes=L)
         self.register_buffer('label_edge_index', edge_index)
@@ -442,22 +443,3 @@ class LaMP(torch.nn.Module):
                 f'hidden_channels={self.hidden_channels}, '
                 f'steps={self.steps}, heads={self.heads}, '
                 f'label_graph={self.label_graph})')
-
-
-def _check_label_edge_index(edge_index: Tensor, num_labels: int) -> Tensor:
-    if not isinstance(edge_index, Tensor):
-        edge_index = torch.as_tensor(edge_index)
-    if edge_index.is_floating_point() or edge_index.dtype == torch.bool:
-        raise ValueError(f"'label_edge_index' must hold integer indices (got "
-                         f"{edge_index.dtype})")
-    if edge_index.dim() != 2 or edge_index.size(0) != 2:
-        raise ValueError(f"'label_edge_index' must have shape [2, E] (got "
-                         f"{list(edge_index.shape)})")
-    edge_index = edge_index.long()
-    if edge_index.numel() > 0:
-        lo, hi = int(edge_index.min()), int(edge_index.max())
-        if lo < 0 or hi >= num_labels:
-            raise ValueError(f"'label_edge_index' has indices in [{lo}, {hi}] "
-                             f"but the model has {num_labels} labels "
-                             f"(valid: 0..{num_labels - 1})")
-    return edge_index

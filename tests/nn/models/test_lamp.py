@@ -315,9 +315,9 @@ def test_lamp_errors():
     with pytest.raises(ValueError, match=r'\[-1, 1\].*valid: 0\.\.4'):
         LaMP(L, D, label_graph='pr', label_edge_index=torch.tensor([[0, -1],
                                                                    [1, 0]]))
-    with pytest.raises(ValueError, match=r'shape \[2, E\]'):
+    with pytest.raises(ValueError, match=r'shape \[2, num_edges\]'):
         LaMP(L, D, label_graph='pr', label_edge_index=torch.tensor([0, 1]))
-    with pytest.raises(ValueError, match=r'shape \[2, E\]'):
+    with pytest.raises(ValueError, match=r'shape \[2, num_edges\]'):
         LaMP(L, D, label_graph='pr',
              label_edge_index=torch.tensor([[0, 1], [1, 2], [2, 3]]))
     with pytest.raises(ValueError, match='integer'):
