@@ -18,13 +18,11 @@ D = 8  # channels (2 heads of 4)
 
 
 # LaMPConv runs a fused edge attention unless `conv.fused = False` (then
-# PyG's `propagate`).  The fused kernel accumulates in float32 even for
-# float64 inputs (errors ~1e-7), which float64 gradcheck detects.
+# PyG's `propagate`).  Both are checked in float64: the fused kernel
+# computes in the promoted dtype of its inputs and float32.
 FUSED = [
     pytest.param(False, id='propagate'),
-    pytest.param(True, id='fused', marks=pytest.mark.xfail(
-        strict=True, reason='the fused edge attention computes in float32 '
-        'for float64 inputs')),
+    pytest.param(True, id='fused'),
 ]
 
 

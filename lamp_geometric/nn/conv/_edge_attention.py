@@ -16,8 +16,8 @@ and only the node tensors, the edge indices and :math:`\alpha`
 (:obj:`[E, H]`) are kept; the backward pass gathers again, chunk by chunk.
 Memory is :math:`O(N H D + E H)` instead of :math:`O(E H D)`, which is what
 lets a label graph with :math:`10^5` labels and millions of edges per batch
-train on one machine.  The arithmetic is done in float32 (the node tensors
-may be bfloat16 under autocast).
+train on one machine.  The arithmetic is done in at least float32 (the node
+tensors may be bfloat16 under autocast; float64 inputs stay float64).
 """
 from typing import Optional, Tuple
 
@@ -39,7 +39,8 @@ class EdgeAttention(torch.autograd.Function):
     :obj:`src, dst [E]`, :obj:`ptr [N_dst + 1]` (the CSR row pointer when
     :obj:`dst` is sorted, else :obj:`None`), :obj:`num_dst`, the attention
     dropout probability.  Returns the aggregated messages
-    :obj:`[N_dst, H, D]` (float32) and the attention :obj:`[E, H]` before
+    :obj:`[N_dst, H, D]` (float32, or float64 for float64 inputs) and the
+    attention :obj:`[E, H]` before
     dropout (not differentiable).
     """
     @staticmethod
@@ -49,11 +50,12 @@ class EdgeAttention(torch.autograd.Function):
         E, (H, D) = src.numel(), query.shape[1:]
         chunk = max(1, CHUNK_ELEMENTS // (H * D))
         scale = D**-0.5
+        acc = torch.promote_types(query.dtype, torch.float32)
 
-        score = query.new_empty(E, H, dtype=torch.float)
+        score = query.new_empty(E, H, dtype=acc)
         for s in range(0, E, chunk):
-            q = query.index_select(0, dst[s:s + chunk]).float()
-            k = key.index_select(0, src[s:s + chunk]).float()
+            q = query.index_select(0, dst[s:s + chunk]).to(acc)
+            k = key.index_select(0, src[s:s + chunk]).to(acc)
             score[s:s + chunk] = torch.einsum('ehd,ehd->eh', q, k)
         score.mul_(scale)
         if E > 0:
@@ -67,10 +69,10 @@ class EdgeAttention(torch.autograd.Function):
         if dropout > 0.0:
             keep = keep_mask((E, H), dropout, alpha.device)
 
-        out = query.new_zeros(num_dst, H * D, dtype=torch.float)
+        out = query.new_zeros(num_dst, H * D, dtype=acc)
         for s in range(0, E, chunk):
             a = _dropped(alpha, keep, dropout, s, chunk)
-            msg = value.index_select(0, src[s:s + chunk]).float()
+            msg = value.index_select(0, src[s:s + chunk]).to(acc)
             out.index_add_(0, dst[s:s + chunk],
                            (msg * a.unsqueeze(-1)).view(-1, H * D))
 
@@ -89,11 +91,12 @@ class EdgeAttention(torch.autograd.Function):
         E, (H, D) = src.numel(), query.shape[1:]
         scale = D**-0.5
         need_q, need_k, need_v = ctx.needs_input_grad[:3]
-        grad_out = grad_out.float().reshape(num_dst, H * D)
+        acc = alpha.dtype
+        grad_out = grad_out.to(acc).reshape(num_dst, H * D)
 
         # d(out)/d(value) and d(out)/d(alpha after dropout):
         grad_value = (torch.zeros(value.size(0), H * D,
-                                  device=value.device)
+                                  device=value.device, dtype=acc)
                       if need_v else None)
         grad_score: Optional[Tensor] = None
         if need_q or need_k:
@@ -105,7 +108,7 @@ class EdgeAttention(torch.autograd.Function):
                 grad_value.index_add_(0, src[s:s + chunk],
                                       (g * a.unsqueeze(-1)).view(-1, H * D))
             if grad_score is not None:
-                v = value.index_select(0, src[s:s + chunk]).float()
+                v = value.index_select(0, src[s:s + chunk]).to(acc)
                 grad_score[s:s + chunk] = torch.einsum('ehd,ehd->eh', g, v)
 
         grad_query = grad_key = None
@@ -120,17 +123,19 @@ class EdgeAttention(torch.autograd.Function):
             grad_score.sub_(alpha * total.index_select(0, dst))
             grad_score.mul_(scale)
             if need_q:
-                grad_query = torch.zeros(num_dst, H * D, device=query.device)
+                grad_query = torch.zeros(num_dst, H * D, device=query.device,
+                                         dtype=acc)
             if need_k:
-                grad_key = torch.zeros(key.size(0), H * D, device=key.device)
+                grad_key = torch.zeros(key.size(0), H * D, device=key.device,
+                                       dtype=acc)
             for s in range(0, E, chunk):
                 gs = grad_score[s:s + chunk].unsqueeze(-1)
                 if grad_query is not None:
-                    k = key.index_select(0, src[s:s + chunk]).float()
+                    k = key.index_select(0, src[s:s + chunk]).to(acc)
                     grad_query.index_add_(0, dst[s:s + chunk],
                                           (gs * k).view(-1, H * D))
                 if grad_key is not None:
-                    q = query.index_select(0, dst[s:s + chunk]).float()
+                    q = query.index_select(0, dst[s:s + chunk]).to(acc)
                     grad_key.index_add_(0, src[s:s + chunk],
                                         (gs * q).view(-1, H * D))
 
