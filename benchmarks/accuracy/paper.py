@@ -295,9 +295,11 @@ def main(argv=None) -> Dict[str, Any]:
             if not mine:
                 continue
             name = mine[0]['name']
-            rows[f'{name} (ours)'] = {
+            ours = f'{name} (ours)' if len(mine) >= 3 else \
+                f'{name} (ours, {len(mine)} seed{"s" * (len(mine) > 1)})'
+            rows[ours] = {
                 k: mean_std([r['test'][k] for r in mine]) for k in KEYS}
-            rows[f'{name} (ours)']['seeds'] = len(mine)
+            rows[ours]['seeds'] = len(mine)
             paper = PAPER.get(dataset, {}).get(name)
             if paper is not None:
                 rows[f'{name} (paper)'] = dict(paper)
