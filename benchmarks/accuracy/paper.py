@@ -385,12 +385,18 @@ def _markdown(args: argparse.Namespace, tables: Dict[str, str],
         graphs = sorted({f"{r['label_graph']}" for r in sel
                          if r['label_graph'] not in ('n/a',)})
         described = sorted({_describe(r['settings']) for r in sel})
+        prior = sorted({r['label_graph_edges'] for r in sel
+                        if r['variant'].endswith('-pr') and
+                        r['label_graph_edges']})
         seeds = sorted({r['seed'] for r in sel})
         title = DISPLAY.get(dataset, mlc.DISPLAY.get(dataset, dataset))
         lines += [f'## {title}', '',
                   f'Split (train/val/test): {sizes[0]}/{sizes[1]}/'
                   f'{sizes[2]}; seeds {seeds}; label graphs: '
-                  f'{", ".join(graphs)}.  Settings: '
+                  f'{", ".join(graphs)}'
+                  + (f' (prior: {", ".join(map(str, prior))} directed '
+                     f'edges)' if prior else '')
+                  + '.  Settings: '
                   f'{"; ".join(described)}.', '',
                   table, '']
         if dataset in NOTES:
