@@ -63,8 +63,8 @@ from lamp_geometric.data import (
 from lamp_geometric.graphs import co_occurrence
 from lamp_geometric.nn import FingerprintNodes, LaMP, LaMPLoss
 from lamp_geometric.nn.feature_encoders import feature_encoder
+from lamp_geometric.pipeline import add_training_arguments, load_dataset
 from lamp_geometric.train import (
-    SELECT_CHOICES,
     evaluate_splits,
     fit,
     make_loaders,
@@ -112,19 +112,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="molecules: 'random' 80/10/10 (default) or "
                    "'scaffold' (Bemis-Murcko, balanced by seed); other "
                    "sets use their own split")
-    p.add_argument('--epochs', type=int, default=50)
-    p.add_argument('--batch-size', type=int, default=32)
-    p.add_argument('--lr', type=float, default=2e-4)
-    p.add_argument('--hidden', type=int, default=512)
-    p.add_argument('--heads', type=int, default=4)
-    p.add_argument('--steps', type=int, default=2)
-    p.add_argument('--dropout', type=float, default=0.2)
+    add_training_arguments(p)
     p.add_argument('--fmp-layers', type=int, default=2)
     p.add_argument('--mlp-layers', type=int, default=4)
-    p.add_argument('--lambda-int', type=float, default=0.2,
-                   help='weight of the intermediate losses (Eq. 21)')
-    p.add_argument('--select', choices=SELECT_CHOICES, default='roc_auc',
-                   help='validation criterion for the best epoch')
     p.add_argument('--max-length', type=int, default=500,
                    help='tokens kept per document (reuters, rcv1)')
     p.add_argument('--rf-trees', type=int, default=500)
@@ -135,15 +125,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--limit-eval', type=int, default=None, metavar='M',
                    help='use only the first M validation and M test '
                    'samples (quick checks)')
-    p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--device', default='cpu')
-    p.add_argument('--amp', action='store_true',
-                   help='train and predict under bfloat16 autocast '
-                   '(weights, optimizer and loss stay float32)')
-    p.add_argument('--threads', type=int, default=None,
-                   help='torch CPU threads (default: torch decides)')
-    p.add_argument('--out', default=None, help='write results to this JSON')
-    p.add_argument('--quiet', action='store_true', help='no progress bars')
     return p.parse_args(argv)
 
 
@@ -164,7 +145,6 @@ def load_data(args: argparse.Namespace) -> Tuple[Any, str, Tuple[Tensor, ...]]:
     input_type = INPUT_TYPES[name]
     verbose = not args.quiet
     if input_type == 'molecule':
-        from lamp_geometric.pipeline import load_dataset
         cfg = dict(dataset=name, data_dir=args.data_dir,
                    cache_dir=args.cache_dir, csv=args.csv,
                    smiles_column=args.smiles_column,

@@ -159,16 +159,10 @@ def load_dataset(config: Config):
     return DATASETS[name](cfg)
 
 
-def add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
-    r"""Adds the options of :func:`run_molecule_experiment` (those of
-    :obj:`examples/sider.py`) to an argument parser."""
-    p = parser
-    p.add_argument('--data-dir', default=os.environ.get('LAMP_DATA'),
-                   help='directory holding sider/sider.csv (default: '
-                   '$LAMP_DATA; downloaded from MoleculeNet when absent)')
-    p.add_argument('--cache-dir', default=None,
-                   help='where processed files go (default: $LAMP_CACHE or '
-                   '~/.cache/lamp_geometric)')
+def add_training_arguments(p: argparse.ArgumentParser) -> None:
+    r"""Adds the model and training options shared by every experiment
+    script (:obj:`examples/sider.py`, :obj:`examples/mlc.py`, the
+    :obj:`lamp-geometric train` command), with the paper's defaults."""
     p.add_argument('--epochs', type=int, default=50)
     p.add_argument('--batch-size', type=int, default=32)
     p.add_argument('--lr', type=float, default=2e-4)
@@ -176,10 +170,6 @@ def add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
     p.add_argument('--heads', type=int, default=4)
     p.add_argument('--steps', type=int, default=2)
     p.add_argument('--dropout', type=float, default=0.2)
-    p.add_argument('--label-graph', choices=['el', 'fc', 'pr'], default='pr',
-                   help="'el' edgeless, 'fc' fully connected, 'pr' train "
-                   "co-occurrence prior")
-    p.add_argument('--encoder', choices=MOLECULE_ENCODERS, default='fmp')
     p.add_argument('--lambda-int', type=float, default=0.2,
                    help='weight of the intermediate losses (Eq. 21)')
     p.add_argument('--select', choices=SELECT_CHOICES, default='roc_auc',
@@ -193,6 +183,23 @@ def add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
                    help='torch CPU threads (default: torch decides)')
     p.add_argument('--out', default=None, help='write results to this JSON')
     p.add_argument('--quiet', action='store_true', help='no progress bars')
+
+
+def add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
+    r"""Adds the options of :func:`run_molecule_experiment` (those of
+    :obj:`examples/sider.py`) to an argument parser."""
+    p = parser
+    p.add_argument('--data-dir', default=os.environ.get('LAMP_DATA'),
+                   help='directory holding sider/sider.csv (default: '
+                   '$LAMP_DATA; downloaded from MoleculeNet when absent)')
+    p.add_argument('--cache-dir', default=None,
+                   help='where processed files go (default: $LAMP_CACHE or '
+                   '~/.cache/lamp_geometric)')
+    p.add_argument('--label-graph', choices=['el', 'fc', 'pr'], default='pr',
+                   help="'el' edgeless, 'fc' fully connected, 'pr' train "
+                   "co-occurrence prior")
+    p.add_argument('--encoder', choices=MOLECULE_ENCODERS, default='fmp')
+    add_training_arguments(p)
     p.add_argument('--checkpoint', default=None, metavar='PATH',
                    help='write the trained model (weights, configuration, '
                    'label names, thresholds) to this file')
