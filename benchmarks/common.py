@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -160,6 +160,29 @@ def count_flops(fn: Callable[[], Any]) -> int:
     with FlopCounterMode(display=False, custom_mapping=mapping) as mode:
         fn()
     return int(mode.get_total_flops())
+
+
+def start(args: argparse.Namespace) -> Dict[str, Any]:
+    r"""Sets up a benchmark run (:func:`setup`), prints the machine line
+    and returns :func:`machine`'s description."""
+    setup(args)
+    info = machine(args)
+    print(f"{info['cpu']}, {info['threads']} threads, torch {info['torch']},"
+          f" load {info['loadavg_start']}")
+    return info
+
+
+def gemm_peak(quick: bool = False) -> Tuple[Dict[str, float],
+                                            Dict[str, float]]:
+    r"""Measures the GEMM rates (:func:`gemm_rates`), prints them and
+    returns :obj:`(rates, peak)` with the best rate per dtype
+    (:obj:`'fp32'`, :obj:`'bf16'`)."""
+    gemm = gemm_rates(quick)
+    print('GEMM GFLOP/s: ' + ', '.join(f'{k} {v:.0f}' for k, v in
+                                        gemm.items()))
+    peak = {dt: max(v for k, v in gemm.items() if k.startswith(dt))
+            for dt in ('fp32', 'bf16')}
+    return gemm, peak
 
 
 def gemm_rates(quick: bool = False) -> Dict[str, float]:

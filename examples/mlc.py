@@ -63,7 +63,11 @@ from lamp_geometric.data import (
 from lamp_geometric.graphs import co_occurrence
 from lamp_geometric.nn import FingerprintNodes, LaMP, LaMPLoss
 from lamp_geometric.nn.feature_encoders import feature_encoder
-from lamp_geometric.pipeline import add_training_arguments, load_dataset
+from lamp_geometric.pipeline import (
+    add_data_arguments,
+    add_training_arguments,
+    load_dataset,
+)
 from lamp_geometric.train import (
     evaluate_splits,
     fit,
@@ -90,12 +94,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="for --dataset csv: a MoleculeNet-style CSV file")
     p.add_argument('--smiles-column', default='smiles')
     p.add_argument('--label-columns', nargs='+', default=None)
-    p.add_argument('--data-dir', default=os.environ.get('LAMP_DATA'),
-                   help='directory laid out like the shared data directory '
-                   '(default: $LAMP_DATA; downloaded when absent)')
-    p.add_argument('--cache-dir', default=None,
-                   help='where processed files go (default: $LAMP_CACHE or '
-                   '~/.cache/lamp_geometric)')
+    add_data_arguments(p, 'directory laid out like the shared data '
+                       'directory (default: $LAMP_DATA; downloaded when '
+                       'absent)')
     p.add_argument('--label-graph', choices=['el', 'fc', 'pr'], default='pr',
                    help="'el' edgeless, 'fc' fully connected, 'pr' the "
                    "data set's prior (train co-occurrence, RCV1 tree, PPI)")

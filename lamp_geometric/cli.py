@@ -35,7 +35,7 @@ class UsageError(Exception):
 
 def _add_dataset_arguments(p: argparse.ArgumentParser,
                            with_paths: bool = False) -> None:
-    from lamp_geometric.pipeline import DATASETS
+    from lamp_geometric.pipeline import DATASETS, add_data_arguments
 
     g = p.add_argument_group('data set')
     g.add_argument('--dataset', choices=sorted(DATASETS),
@@ -52,12 +52,8 @@ def _add_dataset_arguments(p: argparse.ArgumentParser,
                    help='label columns, in order (default: every other '
                    'column)')
     if with_paths:  # `train` has these among its experiment options
-        g.add_argument('--data-dir', default=os.environ.get('LAMP_DATA'),
-                       help='directory holding sider/sider.csv (default: '
-                       '$LAMP_DATA)')
-        g.add_argument('--cache-dir', default=None,
-                       help='where processed files go (default: $LAMP_CACHE '
-                       'or ~/.cache/lamp_geometric)')
+        add_data_arguments(g, 'directory holding sider/sider.csv '
+                           '(default: $LAMP_DATA)')
 
 
 def _add_verbosity(p: argparse.ArgumentParser, quiet: bool = True) -> None:

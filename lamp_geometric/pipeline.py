@@ -159,6 +159,17 @@ def load_dataset(config: Config):
     return DATASETS[name](cfg)
 
 
+def add_data_arguments(p, data_help: str) -> None:
+    r"""Adds :obj:`--data-dir` (default :obj:`$LAMP_DATA`, described by
+    :obj:`data_help`) and :obj:`--cache-dir` to a parser or argument
+    group."""
+    p.add_argument('--data-dir', default=os.environ.get('LAMP_DATA'),
+                   help=data_help)
+    p.add_argument('--cache-dir', default=None,
+                   help='where processed files go (default: $LAMP_CACHE or '
+                   '~/.cache/lamp_geometric)')
+
+
 def add_training_arguments(p: argparse.ArgumentParser) -> None:
     r"""Adds the model and training options shared by every experiment
     script (:obj:`examples/sider.py`, :obj:`examples/mlc.py`, the
@@ -189,12 +200,8 @@ def add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
     r"""Adds the options of :func:`run_molecule_experiment` (those of
     :obj:`examples/sider.py`) to an argument parser."""
     p = parser
-    p.add_argument('--data-dir', default=os.environ.get('LAMP_DATA'),
-                   help='directory holding sider/sider.csv (default: '
-                   '$LAMP_DATA; downloaded from MoleculeNet when absent)')
-    p.add_argument('--cache-dir', default=None,
-                   help='where processed files go (default: $LAMP_CACHE or '
-                   '~/.cache/lamp_geometric)')
+    add_data_arguments(p, 'directory holding sider/sider.csv (default: '
+                       '$LAMP_DATA; downloaded from MoleculeNet when absent)')
     p.add_argument('--label-graph', choices=['el', 'fc', 'pr'], default='pr',
                    help="'el' edgeless, 'fc' fully connected, 'pr' train "
                    "co-occurrence prior")

@@ -87,10 +87,7 @@ def main() -> None:
     p.add_argument('--labels', nargs='+', type=int, default=None)
     p.add_argument('--densities', nargs='+', type=float, default=None)
     args = p.parse_args()
-    C.setup(args)
-    info = C.machine(args)
-    print(f"{info['cpu']}, {info['threads']} threads, torch {info['torch']},"
-          f" load {info['loadavg_start']}")
+    info = C.start(args)
     shape = (dict(B=4, d=32, heads=4) if args.quick else
              dict(B=32, d=512, heads=4))
     labels = args.labels or (QUICK_LABELS if args.quick else LABELS)

@@ -157,15 +157,8 @@ def main() -> None:
     p.add_argument('--compile', action='store_true',
                    help='add DenseLaMPConv under torch.compile (inductor)')
     args = p.parse_args()
-    C.setup(args)
-    info = C.machine(args)
-    print(f"{info['cpu']}, {info['threads']} threads, torch {info['torch']},"
-          f" load {info['loadavg_start']}")
-    gemm = C.gemm_rates(args.quick)
-    print('GEMM GFLOP/s: ' + ', '.join(f'{k} {v:.0f}' for k, v in
-                                        gemm.items()))
-    peak = {'fp32': max(v for k, v in gemm.items() if k.startswith('fp32')),
-            'bf16': max(v for k, v in gemm.items() if k.startswith('bf16'))}
+    info = C.start(args)
+    gemm, peak = C.gemm_peak(args.quick)
     results: Dict[str, Any] = dict(machine=info, gemm_gflops=gemm, runs={})
     rows_all = list(ROWS) + (['dense-compiled'] if args.compile else [])
     for shape_name in args.shapes:

@@ -91,10 +91,7 @@ def main() -> None:
     if args.child is not None:
         print(json.dumps(child(json.loads(args.child))))
         return
-    C.setup(args)
-    info = C.machine(args)
-    print(f"{info['cpu']}, {info['threads']} threads, torch {info['torch']},"
-          f" load {info['loadavg_start']}")
+    info = C.start(args)
     labels = args.labels or (QUICK_LABELS if args.quick else LABELS)
     base = dict(B=8, S=20, d=64, heads=4, steps=2, dropout=0.1,
                 threads=args.threads, runs=args.runs, warmup=args.warmup)

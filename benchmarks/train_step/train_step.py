@@ -28,7 +28,6 @@ fresh subprocess per variant.  FLOPs: ``torch.utils.flop_counter`` (matrix
 products and attention, forward and backward) over one step.
 """
 import json
-import os
 import sys
 import types
 from pathlib import Path
@@ -195,15 +194,8 @@ def main() -> None:
     if args.child is not None:
         print(json.dumps(child(json.loads(args.child))))
         return
-    C.setup(args)
-    info = C.machine(args)
-    print(f"{info['cpu']}, {info['threads']} threads, torch {info['torch']},"
-          f" load {info['loadavg_start']}")
-    gemm = C.gemm_rates(args.quick)
-    print('GEMM GFLOP/s: ' + ', '.join(f'{k} {v:.0f}' for k, v in
-                                        gemm.items()))
-    peak = {'fp32': max(v for k, v in gemm.items() if k.startswith('fp32')),
-            'bf16': max(v for k, v in gemm.items() if k.startswith('bf16'))}
+    info = C.start(args)
+    gemm, peak = C.gemm_peak(args.quick)
     results = dict(machine=info, gemm_gflops=gemm, configs={})
     for name in args.configs:
         cfg = dict((QUICK if args.quick else CONFIGS)[name])
