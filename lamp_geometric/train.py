@@ -227,6 +227,7 @@ def fit(
     resume: bool = False,
     label_names: Optional[Sequence[str]] = None,
     amp: bool = False,
+    val_metrics: str = 'select',
 ) -> FitResult:
     r"""Trains for :obj:`epochs` epochs and leaves :obj:`model` holding the
     weights of the epoch with the best validation score.
@@ -271,9 +272,18 @@ def fit(
             forward passes run under :func:`torch.autocast` with bfloat16;
             the weights, the optimizer and the loss stay float32 (see
             :func:`amp_outputs`). (default: :obj:`False`)
+        val_metrics (str, optional): What every epoch computes on the
+            validation set besides its loss: :obj:`'select'` only the
+            selection metric (:func:`lamp_geometric.metrics.validation_score`,
+            stored as :obj:`val_<select>`), :obj:`'all'` every metric of
+            :func:`lamp_geometric.metrics.evaluate` at thresholds tuned on
+            the validation set.  The best epoch is the same either way; with
+            hundreds of labels, :obj:`'all'` can cost more than the training
+            epoch. (default: :obj:`'select'`)
 
     Raises:
-        ValueError: On an unknown :obj:`select`, :obj:`resume` without
+        ValueError: On an unknown :obj:`select` or :obj:`val_metrics`,
+            :obj:`resume` without
             :obj:`checkpoint_path`, or a checkpoint that does not match this
             run (another :obj:`select`, a scheduler present in one but not
             the other).
@@ -281,6 +291,9 @@ def fit(
     if select not in SELECT_CHOICES:
         raise ValueError(f"'select' must be one of {SELECT_CHOICES} (got "
                          f"'{select}')")
+    if val_metrics not in ('select', 'all'):
+        raise ValueError(f"'val_metrics' must be 'select' or 'all' (got "
+                         f"'{val_metrics}')")
     if resume and checkpoint_path is None:
         raise ValueError("resume=True needs a 'checkpoint_path'")
     main = D.is_main_process()
@@ -355,13 +368,13 @@ def fit(
         row: Dict[str, float] = dict(epoch=epoch, train_loss=train_loss,
                                      val_loss=val_loss,
                                      time=result.epoch_times[-1])
-        if select == 'loss':
-            score = val_loss
-        else:
+        if val_metrics == 'all':
             thresholds = M.tune_thresholds(y_val, p_val)
-            val_metrics = M.evaluate(y_val, p_val, thresholds)
-            row.update({f'val_{k}': v for k, v in val_metrics.items()})
-            score = val_metrics[select]
+            row.update({f'val_{k}': v for k, v in
+                        M.evaluate(y_val, p_val, thresholds).items()})
+        elif select != 'loss':
+            row[f'val_{select}'] = M.validation_score(y_val, p_val, select)
+        score = val_loss if select == 'loss' else row[f'val_{select}']
         result.history.append(row)
         if scheduler is not None:
             if isinstance(scheduler,

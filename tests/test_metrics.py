@@ -21,6 +21,7 @@ from lamp_geometric.metrics import (
     label_prior_baselines,
     ranking_metrics,
     tune_thresholds,
+    validation_score,
 )
 
 nan = float('nan')
@@ -401,6 +402,27 @@ def test_evaluate_uses_per_metric_thresholds():
     assert res['roc_auc'] == pytest.approx(12 / 15)
     assert res['pr_auc'] == pytest.approx(
         average_precision_score(TUNE_Y[:, 0], TUNE_P[:, 0]))
+
+
+@pytest.mark.parametrize('nan_frac', [0.0, 0.2])
+@pytest.mark.parametrize('seed', [0, 1, 2])
+def test_validation_score_equals_evaluate_at_tuned_thresholds(seed, nan_frac):
+    y, prob = _random_case(seed, n=60, nan_frac=nan_frac)
+    # Scikit-learn's threshold search, written out: the reference the
+    # vectorised search of tune_thresholds must reproduce.
+    full = evaluate(y, prob, tune_thresholds(y, prob))
+    for metric in THRESHOLD_METRICS + ('roc_auc', 'pr_auc'):
+        assert validation_score(y, prob, metric) == pytest.approx(
+            full[metric], abs=1e-12)
+    if nan_frac == 0.0:
+        for metric in THRESHOLD_METRICS:
+            best = max(binary_metrics(y, prob >= t)[metric]
+                       for t in THRESHOLDS)
+            assert validation_score(y, prob, metric) == pytest.approx(best)
+    with pytest.raises(ValueError, match="'metric' must be one of"):
+        validation_score(y, prob, 'loss')
+    with pytest.raises(ValueError, match='grid'):
+        validation_score(y, prob, 'ebF1', grid=())
 
 
 def test_evaluate_float_and_default_thresholds():

@@ -81,6 +81,33 @@ def test_fit_keeps_best_epoch(dataset):
 
     with pytest.raises(ValueError, match='select'):
         fit(model, loaders[0], loaders[1], 1, opt, select='nope')
+    with pytest.raises(ValueError, match='val_metrics'):
+        fit(model, loaders[0], loaders[1], 1, opt, val_metrics='some')
+
+
+@pytest.mark.parametrize('select', ['loss', 'roc_auc', 'miF1'])
+def test_fit_val_metrics_select_and_all_agree(dataset, select):
+    splits = (torch.arange(8), torch.arange(8, 10), torch.arange(10, 12))
+    results = {}
+    for val_metrics in ('select', 'all'):
+        seed_everything(0)
+        loaders = make_loaders(dataset, splits, 4)
+        model = make_model(3)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        results[val_metrics] = fit(model, loaders[0], loaders[1], 3, opt,
+                                   select=select, progress=False,
+                                   val_metrics=val_metrics)
+    one, every = results['select'], results['all']
+    assert one.best_epoch == every.best_epoch
+    for row_one, row_all in zip(one.history, every.history):
+        extra = set(row_all) - set(row_one)
+        assert 'val_ebF1' in extra and 'val_pr_auc' in extra
+        for key in row_one:
+            if key != 'time':
+                assert row_one[key] == pytest.approx(row_all[key],
+                                                     nan_ok=True)
+        if select != 'loss':
+            assert f'val_{select}' in row_one
 
 
 def test_split_output():
