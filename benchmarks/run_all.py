@@ -16,6 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 SCRIPTS = (
     'layers/layers.py',
+    'layers/mask_product.py',
     'train_step/train_step.py',
     'scaling/scaling.py',
     'density/density.py',
@@ -47,7 +48,9 @@ def main() -> int:
         if args.quick:
             cmd.append('--quick')
         if args.out:
-            name = f'{folder}_quick.json' if args.quick else f'{folder}.json'
+            stem = Path(script).stem
+            stem = folder if stem == folder else f'{folder}_{stem}'
+            name = f'{stem}_quick.json' if args.quick else f'{stem}.json'
             cmd += ['--out', str(Path(args.out) / name)]
         print(f'### {script}', flush=True)
         t = time.perf_counter()

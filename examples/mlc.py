@@ -72,6 +72,7 @@ from lamp_geometric.train import (
     evaluate_splits,
     fit,
     make_loaders,
+    make_optimizer,
     seed_everything,
 )
 
@@ -259,8 +260,7 @@ def _run_network(args, dataset, input_type, splits,
                         num_features, label_edge_index).to(device)
     train_loader, val_loader, test_loader = make_loaders(
         dataset, splits, args.batch_size, seed=args.seed)
-    optimizer = torch.optim.Adam(model.parameters(), lr=args.lr,
-                                 betas=(0.9, 0.999), eps=1e-8)
+    optimizer = make_optimizer(model, args.lr)
     loss_fn = LaMPLoss(lambda_int=args.lambda_int)
     start = time.perf_counter()
     result = fit(model, train_loader, val_loader, args.epochs, optimizer,

@@ -41,6 +41,7 @@ from lamp_geometric.train import (
     evaluate_splits,
     fit,
     make_loaders,
+    make_optimizer,
     seed_everything,
 )
 
@@ -315,8 +316,7 @@ def run_molecule_experiment(
                         label_edge_index=label_edge_index,
                         encoder=cfg['encoder'])
     model = build_lamp(model_config).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg['lr'],
-                                 betas=(0.9, 0.999), eps=1e-8)
+    optimizer = make_optimizer(model, cfg['lr'])
     loss_fn = LaMPLoss(lambda_int=cfg['lambda_int'])
 
     start = time.perf_counter()

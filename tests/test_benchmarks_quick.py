@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDERS = ('layers', 'train_step', 'scaling', 'density')
+FOLDERS = ('layers', 'layers_mask_product', 'train_step', 'scaling',
+           'density')
 
 
 def test_benchmarks_quick(tmp_path):
@@ -22,6 +23,9 @@ def test_benchmarks_quick(tmp_path):
         payload = json.loads(path.read_text())
         assert payload['machine']['threads'] >= 1
         assert 'loadavg_start' in payload['machine']
+    masks = json.loads((tmp_path / 'layers_mask_product_quick.json')
+                       .read_text())
+    assert {r['dtype'] for r in masks['rows']} == {'float32', 'bfloat16'}
     layers = json.loads((tmp_path / 'layers_quick.json').read_text())
     assert any(r.get('layer') == 'reference'
                for run in layers['runs'].values() for r in run['rows'])

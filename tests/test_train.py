@@ -1,3 +1,4 @@
+import copy
 import json
 import math
 import os
@@ -13,6 +14,7 @@ from lamp_geometric.train import (
     evaluate_splits,
     fit,
     make_loaders,
+    make_optimizer,
     predict,
     seed_everything,
     split_output,
@@ -108,6 +110,28 @@ def test_fit_val_metrics_select_and_all_agree(dataset, select):
                                                      nan_ok=True)
         if select != 'loss':
             assert f'val_{select}' in row_one
+
+
+def test_make_optimizer_is_adam_with_the_paper_settings():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.ReLU(),
+                                torch.nn.Linear(4, 3))
+    model[0].bias.requires_grad_(False)  # frozen: left out
+    plain = copy.deepcopy(model)
+    opt = make_optimizer(model, 1e-2)
+    ref = torch.optim.Adam([p for p in plain.parameters() if p.requires_grad],
+                           lr=1e-2, betas=(0.9, 0.999), eps=1e-8)
+    assert isinstance(opt, torch.optim.Adam)
+    assert opt.defaults['lr'] == 1e-2
+    assert sum(len(g['params']) for g in opt.param_groups) == 3
+    x = torch.randn(16, 5)
+    for _ in range(5):
+        for net, o in ((model, opt), (plain, ref)):
+            o.zero_grad()
+            net(x).pow(2).sum().backward()
+            o.step()
+    for a, b in zip(model.parameters(), plain.parameters()):
+        assert torch.allclose(a, b, atol=1e-6)
 
 
 def test_split_output():

@@ -224,6 +224,17 @@ def keep_mask(shape, p: float, device=None,
     return out
 
 
+def as_factor(keep: Tensor) -> Tensor:
+    r"""A boolean mask as a 0/1 factor for products (:obj:`x * keep`).
+
+    The same bytes viewed as :obj:`torch.uint8`: the product then has
+    :obj:`x`'s dtype and the same values, but skips PyTorch's conversion of
+    the boolean operand, which on the CPU makes a bfloat16 product several
+    times slower (see
+    ``benchmarks/layers/mask_product.py``)."""
+    return keep.view(torch.uint8) if keep.dtype == torch.bool else keep
+
+
 def dropout(x: Tensor, p: float, training: bool) -> Tensor:
     r"""Dropout with the semantics of :func:`torch.nn.functional.dropout`
     (zero with probability :obj:`p`, scale the rest by :obj:`1 / (1 - p)`),
@@ -236,4 +247,4 @@ def dropout(x: Tensor, p: float, training: bool) -> Tensor:
         return x * 0.0
     keep = keep_mask(x.shape, p, x.device)
     # In place on the temporary product: a scalar factor needs nothing saved.
-    return (x * keep).mul_(1.0 / (1.0 - p))
+    return (x * as_factor(keep)).mul_(1.0 / (1.0 - p))

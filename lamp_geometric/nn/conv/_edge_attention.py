@@ -26,7 +26,7 @@ from torch import Tensor
 
 from torch_geometric.utils import scatter, softmax
 
-from lamp_geometric.nn.conv._block import keep_mask
+from lamp_geometric.nn.conv._block import as_factor, keep_mask
 
 #: Elements of one gathered :obj:`[chunk, H, D]` buffer (4 MiB in float32).
 CHUNK_ELEMENTS: int = 2**20
@@ -114,7 +114,7 @@ class EdgeAttention(torch.autograd.Function):
         grad_query = grad_key = None
         if grad_score is not None:
             if keep is not None:
-                grad_score.mul_(keep).div_(1.0 - dropout)
+                grad_score.mul_(as_factor(keep)).div_(1.0 - dropout)
             # Softmax backward per destination segment:
             # g_s = alpha * (g_alpha - sum_j alpha_j g_alpha_j).
             grad_score.mul_(alpha)
@@ -151,7 +151,7 @@ def _dropped(alpha: Tensor, keep: Optional[Tensor], dropout: float,
     a = alpha[start:start + chunk]
     if keep is None:
         return a
-    return a * keep[start:start + chunk] / (1.0 - dropout)
+    return a * as_factor(keep[start:start + chunk]) / (1.0 - dropout)
 
 
 def edge_attention(query: Tensor, key: Tensor, value: Tensor, src: Tensor,

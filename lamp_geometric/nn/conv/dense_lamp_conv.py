@@ -5,7 +5,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lamp_geometric.nn.conv._block import LaMPBlockMixin, dropout, keep_mask
+from lamp_geometric.nn.conv._block import (
+    LaMPBlockMixin,
+    as_factor,
+    dropout,
+    keep_mask,
+)
 
 #: With attention dropout (training), the attention weights
 #: :obj:`[B, H, L, S]` are computed in chunks of at most this many bytes
@@ -113,7 +118,7 @@ def _dropout_attention_forward(q: Tensor, k: Tensor, v: Tensor,
                          None if keep_all is None else
                          keep_all[b0:b1, :, r0:r1])
         out_c = out[b0:b1, :, r0:r1]
-        torch.matmul(alpha.mul_(keep), v[b0:b1], out=out_c)
+        torch.matmul(alpha.mul_(as_factor(keep)), v[b0:b1], out=out_c)
         out_c.mul_(1.0 / (1.0 - p))  # on [rows, D] rather than [rows, S]
     return out, keep_all
 
@@ -161,7 +166,7 @@ class DropoutAttention(torch.autograd.Function):
         for b0, b1, r0, r1 in attention_chunks(B, H, L, S):
             q_c = q[b0:b1, :, r0:r1]
             g_c = grad_out[b0:b1, :, r0:r1]
-            keep_c = keep[b0:b1, :, r0:r1]
+            keep_c = as_factor(keep[b0:b1, :, r0:r1])
             alpha = _softmax_scores(q_c, k_t[b0:b1],
                                     _mask_chunk(mask, b0, b1, r0, r1))
             part_v = torch.matmul((alpha * keep_c).transpose(-1, -2), g_c)
