@@ -78,10 +78,13 @@ def density(payload) -> str:
         r = dict(r)
         r['note'] = r.get('sparse_skipped')
         r['density_%'] = f"{100 * r['density']:g}"
+        # Files written before the width sweep hold one shape, d=512.
+        r.setdefault('d', payload.get('shape', {}).get('d'))
         rows.append(r)
+    shapes = payload.get('shapes', [payload.get('shape')])
     return '\n'.join([
-        header(payload), '', f"shape {payload['shape']}", '',
-        C.table(rows, ['mode', 'L', 'density_%', 'edges_per_sample',
+        header(payload), '', f"shapes {shapes}", '',
+        C.table(rows, ['mode', 'd', 'L', 'density_%', 'edges_per_sample',
                        'sparse_ms', 'dense_ms', 'dense_speedup', 'note']),
         '', f"first density where dense >= sparse: "
         f"{payload['crossover']}", ''

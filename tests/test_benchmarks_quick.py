@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDERS = ('layers', 'layers_mask_product', 'train_step', 'scaling',
-           'density')
+FOLDERS = ('layers', 'layers_mask_product', 'train_step',
+           'train_step_ragged', 'scaling', 'density')
 
 
 def test_benchmarks_quick(tmp_path):
@@ -26,6 +26,11 @@ def test_benchmarks_quick(tmp_path):
     masks = json.loads((tmp_path / 'layers_mask_product_quick.json')
                        .read_text())
     assert {r['dtype'] for r in masks['rows']} == {'float32', 'bfloat16'}
+    ragged = json.loads((tmp_path / 'train_step_ragged_quick.json')
+                        .read_text())
+    # Every data set is timed or reported as skipped, with the reason.
+    assert ({r['dataset'] for r in ragged['rows']} | set(ragged['skipped'])
+            == {'bibtex', 'delicious', 'reuters'})
     layers = json.loads((tmp_path / 'layers_quick.json').read_text())
     assert any(r.get('layer') == 'reference'
                for run in layers['runs'].values() for r in run['rows'])

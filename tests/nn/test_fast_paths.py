@@ -425,3 +425,75 @@ def test_train_amp_outputs_are_float32():
     ref, _ = amp_outputs(model, data, torch.device('cpu'), False)
     assert (logits - ref).abs().max() < BF16_LOGIT_ATOL + \
         BF16_LOGIT_RTOL * ref.abs().max()
+
+
+def test_ragged_groups_cover_every_sample_once():
+    lengths = torch.tensor([3, 0, 300, 5, 4, 0, 290, 40])
+    groups = dense_lamp_conv.ragged_groups(lengths)
+    seen = torch.cat([idx for idx, _ in groups]).sort().values
+    assert torch.equal(seen, torch.arange(8))
+    for idx, size in groups:
+        assert size == int(lengths[idx].max())
+        # Each group stays filled (a single sample always is):
+        assert (idx.numel() == 1 or
+                int(lengths[idx].sum()) >= 0.8 * idx.numel() * size)
+    sizes = sorted(size for _, size in groups)
+    assert sizes[0] == 0  # the empty samples form their own group
+    (idx, size), = dense_lamp_conv.ragged_groups(torch.tensor([7, 7, 7]))
+    assert idx.tolist() == [0, 1, 2] and size == 7
+
+
+@pytest.mark.parametrize('shared_q', [False, True])
+def test_ragged_attention_equals_padded(shared_q):
+    torch.manual_seed(0)
+    lengths = torch.tensor([2, 9, 0, 3, 9, 1])
+    B, H, L, S, D = lengths.numel(), 2, 5, 9, 4
+    q0 = torch.randn(1 if shared_q else B, H, L, D, requires_grad=True)
+    k = torch.randn(B, H, S, D, requires_grad=True)
+    v = torch.randn(B, H, S, D, requires_grad=True)
+    q = q0.expand(B, H, L, D)
+    real = torch.arange(S).view(1, S) < lengths.view(B, 1)
+    out = dense_lamp_conv.ragged_attention(q, k, v, lengths)
+    w = torch.randn_like(out)
+    grads = torch.autograd.grad((out * w).sum(), (q0, k, v))
+    # Padded reference; the sample without sources gets zero rows.
+    mask = (real | ~real.any(1, keepdim=True)).view(B, 1, 1, S)
+    ref = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    ref = ref * real.any(1).view(B, 1, 1, 1)
+    assert torch.allclose(out, ref, atol=1e-6)
+    ref_grads = torch.autograd.grad((ref * w).sum(), (q0, k, v))
+    for g, r in zip(grads, ref_grads):
+        assert torch.allclose(g, r, atol=1e-5)
+    # With dropout: finite, and padding still receives no gradient.
+    out = dense_lamp_conv.ragged_attention(q, k, v, lengths, 0.3)
+    gk = torch.autograd.grad(out.sum(), k)[0]
+    assert torch.isfinite(out).all()
+    assert (gk.abs().sum((1, 3))[~real] == 0).all()
+
+
+def test_dense_conv_takes_the_ragged_path_only_when_it_pays(monkeypatch):
+    torch.manual_seed(0)
+    conv = DenseLaMPConv((8, 8), 8, heads=2).eval()
+    B, S, L = 4, 12, 3
+    lengths = torch.tensor([1, 12, 2, 0])
+    mask = torch.arange(S).view(1, S) < lengths.view(B, 1)  # fill .31
+    x_src, x_dst = torch.randn(B, S, 8), torch.randn(1, L, 8)
+    calls = []
+    real = dense_lamp_conv.ragged_attention
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dense_lamp_conv, 'ragged_attention', spy)
+    padded = conv((x_src, x_dst), mask=mask)
+    assert not calls  # B * H * L * S is far below RAGGED_MIN_WEIGHTS
+    monkeypatch.setattr(dense_lamp_conv, 'RAGGED_MIN_WEIGHTS', 0)
+    ragged = conv((x_src, x_dst), mask=mask)
+    assert calls
+    assert torch.allclose(ragged, padded, atol=1e-6)
+    # Not a prefix mask, or a full one: the padded path.
+    calls.clear()
+    conv((x_src, x_dst), mask=mask.flip(1))
+    conv((x_src, x_dst), mask=torch.ones(B, S, dtype=torch.bool))
+    assert not calls

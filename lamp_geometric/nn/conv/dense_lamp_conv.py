@@ -21,6 +21,75 @@ from lamp_geometric.nn.conv._block import (
 ATTENTION_CHUNK_BYTES: int = 32 * 2**20
 
 
+#: Bipartite attention over padded sources of very different sizes (a
+#: batch of documents of 3 and of 300 words) is computed per group of
+#: samples of similar size, each group trimmed to its own largest sample
+#: (:func:`ragged_attention`), when the real sources fill less than this
+#: fraction of the padded :obj:`[B, S]` ...
+RAGGED_MAX_FILL: float = 0.5
+#: ... and the padded attention has at least this many weights
+#: :obj:`B * H * L * S` (below, one call on the padded tensors is cheaper
+#: than a loop over groups).
+RAGGED_MIN_WEIGHTS: int = 2**20
+#: A group of :func:`ragged_attention` grows while its real sources fill at
+#: least this fraction of its own padded size.
+RAGGED_GROUP_FILL: float = 0.8
+
+
+def ragged_groups(lengths: Tensor,
+                  min_fill: float = RAGGED_GROUP_FILL
+                  ) -> List[Tuple[Tensor, int]]:
+    r"""Groups samples of similar size: :obj:`(indices, size)` pairs that
+    cover every sample once, each with the largest length of its group.
+    Samples are taken in ascending order of length and a group grows while
+    its lengths fill at least :obj:`min_fill` of :obj:`len(group) * size`."""
+    order = torch.argsort(lengths.cpu(), stable=True)
+    sorted_len = lengths.cpu()[order].tolist()
+    groups: List[Tuple[Tensor, int]] = []
+    start, total = 0, 0
+    for i, n in enumerate(sorted_len):
+        if i > start and total + n < min_fill * (i + 1 - start) * n:
+            groups.append((order[start:i], sorted_len[i - 1]))
+            start, total = i, 0
+        total += n
+    if sorted_len:
+        groups.append((order[start:], sorted_len[-1]))
+    return [(idx.to(lengths.device), size) for idx, size in groups]
+
+
+def ragged_attention(q: Tensor, k: Tensor, v: Tensor, lengths: Tensor,
+                     dropout_p: float = 0.0) -> Tensor:
+    r"""Attention of :obj:`q [B, H, L, D]` over padded sources
+    :obj:`k, v [B, H, S, D]` of which only the first :obj:`lengths[b]` are
+    real, computed per group of samples of similar size
+    (:func:`ragged_groups`) on sources trimmed to the group's largest size:
+    the same result as :func:`attention` with the padding masked, at the
+    cost of the real sources instead of :obj:`B * S`.  Rows of a sample
+    without sources are zero."""
+    B, H, L, D = q.shape
+    shared = q.stride(0) == 0  # one query for all samples (step 1 of LaMP)
+    parts, order = [], []
+    for idx, size in ragged_groups(lengths):
+        n = idx.numel()
+        if size == 0:
+            parts.append(q.new_zeros(n, H, L, v.size(-1)))
+        else:
+            q_g = q[:1].expand(n, H, L, D) if shared else q[idx]
+            mask = None
+            len_g = lengths[idx]
+            if bool((len_g < size).any()):
+                mask = (torch.arange(size, device=q.device).view(1, size) <
+                        len_g.view(n, 1)).view(n, 1, 1, size)
+            parts.append(attention(q_g, k[idx, :, :size], v[idx, :, :size],
+                                   mask, dropout_p))
+        order.append(idx)
+    out = torch.cat(parts) if len(parts) > 1 else parts[0]
+    perm = torch.cat(order)
+    if bool((perm != torch.arange(B, device=perm.device)).any()):
+        out = out[torch.argsort(perm)]
+    return out
+
+
 def attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor],
               dropout_p: float = 0.0) -> Tensor:
     r"""Scaled dot-product attention of :obj:`q [B, H, L, D]` over
@@ -331,6 +400,9 @@ class DenseLaMPConv(LaMPBlockMixin, torch.nn.Module):
             if has_any is not None:
                 alpha = alpha * has_any.unsqueeze(1).unsqueeze(-1)
             out = dropout(alpha, p, self.training) @ v
+        elif self._use_ragged(adj, mask, H, L):
+            assert mask is not None
+            out = ragged_attention(q, k, v, mask.sum(dim=1), p)
         else:
             out = attention(q, k, v, attn_mask, p)
 
@@ -346,6 +418,23 @@ class DenseLaMPConv(LaMPBlockMixin, torch.nn.Module):
             assert alpha is not None
             return out, alpha
         return out
+
+    @staticmethod
+    def _use_ragged(adj: Optional[Tensor], mask: Optional[Tensor], H: int,
+                    L: int) -> bool:
+        r"""Whether :func:`ragged_attention` computes this call (see
+        :obj:`RAGGED_MAX_FILL`): a source mask alone, a prefix of real
+        sources in every row (as :func:`~torch_geometric.utils.
+        to_dense_batch` pads), little fill and a large attention."""
+        if adj is not None or mask is None or mask.numel() == 0:
+            return False
+        B, S = mask.shape
+        if B * H * L * S < RAGGED_MIN_WEIGHTS:
+            return False
+        if float(mask.float().mean()) >= RAGGED_MAX_FILL:
+            return False
+        # A prefix mask: no real source after a padding slot.
+        return not bool((mask[:, 1:] & ~mask[:, :-1]).any())
 
     @staticmethod
     def _allowed(adj: Optional[Tensor], mask: Optional[Tensor], B: int,

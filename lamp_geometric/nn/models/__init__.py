@@ -1,8 +1,16 @@
 r"""Models."""
-from .lamp import LaMP, LaMPOutput, DENSE_THRESHOLD
+from .lamp import (
+    LaMP,
+    LaMPOutput,
+    DENSE_THRESHOLD,
+    DENSE_THRESHOLDS,
+    default_dense_threshold,
+)
 
 __all__ = [
     'LaMP',
     'LaMPOutput',
     'DENSE_THRESHOLD',
+    'DENSE_THRESHOLDS',
+    'default_dense_threshold',
 ]

@@ -1,3 +1,4 @@
+import math
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple, Union
 
@@ -17,13 +18,37 @@ from lamp_geometric.nn.conv import DenseLaMPConv, LaMPConv
 from lamp_geometric.nn.encoders import encode
 
 #: Label graphs at least this dense (edges / L^2, self loops included) run on
-#: the dense path when ``path='auto'``.  Measured by
-#: ``benchmarks/density/`` (see ``benchmarks/README.md``): one label-to-label
-#: layer (B=32, d=512, 4 heads, L=256 and 983) trains as fast on either path
-#: at 3-4% density (the dense one is faster above), and in inference (no
-#: attention dropout, fused attention kernel) the dense one is faster from
-#: about 2%.  Override with ``LaMP(..., dense_threshold=...)``.
-DENSE_THRESHOLD: float = 0.03
+#: the dense path when ``path='auto'``, by attention head dimension
+#: :math:`d / K`.  Measured by ``benchmarks/density/`` (see
+#: ``benchmarks/README.md``; one label-to-label layer, B=32, L=256 and 983):
+#: the dense layer's cost per label pair depends little on the head
+#: dimension, the sparse layer's cost per edge grows with it.  With 128
+#: (d=512, 4 heads) both train equally fast at 3-4% density, with 16 (d=64,
+#: 4 heads) at about 10-15%; in inference (no attention dropout, fused
+#: attention kernel) the dense layer wins from lower densities.
+DENSE_THRESHOLDS: Dict[int, float] = {16: 0.10, 128: 0.03}
+#: The threshold at the paper's width (d=512, 4 heads: head dimension 128).
+DENSE_THRESHOLD: float = DENSE_THRESHOLDS[128]
+
+
+def default_dense_threshold(head_channels: int) -> float:
+    r"""The density from which :class:`LaMP` (``path='auto'``) takes the
+    dense label-to-label path for heads of :obj:`head_channels` channels:
+    :obj:`DENSE_THRESHOLDS`, interpolated linearly in
+    :math:`\log` (head dimension) and :math:`\log` (density) between the
+    measured head dimensions and constant beyond them."""
+    dims = sorted(DENSE_THRESHOLDS)
+    if head_channels <= dims[0]:
+        return DENSE_THRESHOLDS[dims[0]]
+    if head_channels >= dims[-1]:
+        return DENSE_THRESHOLDS[dims[-1]]
+    for lo, hi in zip(dims[:-1], dims[1:]):
+        if lo <= head_channels <= hi:
+            w = math.log(head_channels / lo) / math.log(hi / lo)
+            return math.exp((1 - w) * math.log(DENSE_THRESHOLDS[lo]) +
+                            w * math.log(DENSE_THRESHOLDS[hi]))
+    raise AssertionError('unreachable')
+
 
 LABEL_GRAPHS = ('el', 'fc', 'pr')
 PATHS = ('auto', 'sparse', 'dense')
@@ -118,7 +143,8 @@ class LaMP(torch.nn.Module):
             the model choose by graph density. (default: :obj:`'auto'`)
         dense_threshold (float, optional): With :obj:`path='auto'`, label
             graphs at least this dense use the dense path.
-            (default: :obj:`DENSE_THRESHOLD`)
+            (default: :obj:`None`: :func:`default_dense_threshold` of the
+            head dimension :obj:`hidden_channels // heads`, measured)
     """
     def __init__(
         self,
@@ -133,7 +159,7 @@ class LaMP(torch.nn.Module):
         feature_channels: Optional[int] = None,
         tie_weights: bool = True,
         path: str = 'auto',
-        dense_threshold: float = DENSE_THRESHOLD,
+        dense_threshold: Optional[float] = None,
     ):
         super().__init__()
         if num_labels < 1:
@@ -162,6 +188,9 @@ class LaMP(torch.nn.Module):
         self.feature_channels = feature_channels or hidden_channels
         self.tie_weights = tie_weights
         self.path = path
+        if dense_threshold is None:
+            dense_threshold = default_dense_threshold(
+                max(1, hidden_channels // max(1, heads)))
         self.dense_threshold = dense_threshold
 
         L = num_labels
