@@ -91,6 +91,20 @@ def density(payload) -> str:
     ])
 
 
+def ragged(payload) -> str:
+    return '\n'.join([
+        header(payload), '',
+        C.table(payload['rows'], ['dataset', 'd', 'L', 'fill', 'padded_ms',
+                                  'auto_ms', 'speedup']), ''])
+
+
+def mask_product(payload) -> str:
+    return '\n'.join([
+        header(payload), '',
+        C.table(payload['rows'], ['tensor', 'dtype', 'bool_ms', 'uint8_ms',
+                                  'speedup']), ''])
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--quick', action='store_true')
@@ -105,6 +119,13 @@ def main() -> None:
         print(f'## {folder}\n')
         print(fn(json.loads(path.read_text())))
         fine = ROOT / folder / 'results_fine.json'
+        for extra, render in (('ragged', ragged),
+                              ('mask_product', mask_product)):
+            path = ROOT / folder / (f'{extra}_quick.json' if args.quick
+                                    else f'{extra}.json')
+            if path.is_file():
+                print(f'## {folder}/{extra}\n')
+                print(render(json.loads(path.read_text())))
         if folder == 'density' and not args.quick and fine.is_file():
             print('## density (finer grid)\n')
             print(fn(json.loads(fine.read_text())))

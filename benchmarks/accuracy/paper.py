@@ -257,6 +257,10 @@ def main(argv=None) -> Dict[str, Any]:
         settings = run_settings(args, dataset)
         for variant in args.variants:
             for seed in args.seeds:
+                # Several processes may share the runs file (one per core,
+                # each with its own --variants or --seeds): reread it.
+                saved.update({(r['dataset'], r['variant'], r['seed']): r
+                              for r in load_runs(runs_path)})
                 done = saved.get((dataset, variant, seed))
                 if (done is not None and not args.fresh
                         and done.get('settings') == settings):
