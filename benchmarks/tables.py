@@ -94,8 +94,10 @@ def density(payload) -> str:
 def ragged(payload) -> str:
     return '\n'.join([
         header(payload), '',
-        C.table(payload['rows'], ['dataset', 'd', 'L', 'fill', 'padded_ms',
-                                  'auto_ms', 'speedup']), ''])
+        C.table([dict(r, encoder=r.get('encoder', 'emb'))
+                 for r in payload['rows']],
+                ['dataset', 'encoder', 'd', 'L', 'fill', 'padded_ms',
+                 'auto_ms', 'speedup']), ''])
 
 
 def mask_product(payload) -> str:

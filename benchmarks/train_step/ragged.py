@@ -7,9 +7,11 @@ Documents differ in length far more than molecules: in a random batch of
 32 Delicious documents the real words fill about 11% of the padded
 ``[B, S_max]`` (BibTeX 45%, Reuters 27%), and the padded attention spends
 the rest on masked slots.  For each data set: the first ``--batches``
-training batches (B=32, the data set's own split), LaMP_el with the "Emb"
-encoder (so the feature-to-label stages are the whole attention), T=2, 4
-heads, dropout 0.1, one forward+backward+Adam step per batch.  Rows:
+training batches (B=32, the data set's own split), LaMP_el (no label-to-
+label attention) with the "Emb" encoder (the feature-to-label stages are
+the whole attention) or the "FMP" encoder (2 layers of attention among the
+features of each document, which the ragged path trims on both sides), T=2,
+4 heads, dropout 0.1, one forward+backward+Adam step per batch.  Rows:
 
   padded   every feature-to-label call on the padded tensors
   auto     the library's choice (``RAGGED_MAX_FILL``, ``RAGGED_MIN_WEIGHTS``)
@@ -47,10 +49,11 @@ def load(name: str, args) -> Any:
     return cls(root=root, data_dir=args.data_dir, verbose=False)
 
 
-def build(dataset, input_type: str, d: int, batches: List[Any]):
+def build(dataset, input_type: str, d: int, batches: List[Any],
+          encoder_name: str):
     r"""Returns the training step over :obj:`batches`."""
     torch.manual_seed(0)
-    encoder = feature_encoder('emb', input_type, d,
+    encoder = feature_encoder(encoder_name, input_type, d,
                               num_features=dataset.num_features, heads=4,
                               dropout=0.1)
     model = LaMP(len(dataset.label_names), d, encoder=encoder, steps=2,
@@ -85,6 +88,8 @@ def main() -> None:
                    choices=list(DATASETS))
     p.add_argument('--hidden', nargs='+', type=int, default=None,
                    help='widths d (default: 64 512; 16 with --quick)')
+    p.add_argument('--encoders', nargs='+', default=['emb', 'fmp'],
+                   choices=['emb', 'fmp'])
     p.add_argument('--batches', type=int, default=None,
                    help='training batches per step (default: 4; 1 with '
                    '--quick)')
@@ -113,22 +118,23 @@ def main() -> None:
                  for b in batches]
         fill = (sum(int(s.sum()) for s in sizes) /
                 sum(s.numel() * int(s.max()) for s in sizes))
-        for d in widths:
-            step = build(dataset, DATASETS[name][1], d, batches)
+        for enc, d in [(e, w) for e in args.encoders for w in widths]:
+            step = build(dataset, DATASETS[name][1], d, batches, enc)
             fns = {'padded': with_fill(step, 0.0),
                    'auto': with_fill(step, dense_lamp_conv.RAGGED_MAX_FILL)}
             times = C.time_interleaved(fns, args.runs, args.warmup)
-            row = dict(dataset=name, d=d, L=len(dataset.label_names),
+            row = dict(dataset=name, encoder=enc, d=d,
+                       L=len(dataset.label_names),
                        batches=len(batches), fill=fill,
                        padded_ms=1e3 * C.median(times['padded']) / n,
                        auto_ms=1e3 * C.median(times['auto']) / n,
                        speedup=C.paired_ratio(times['padded'],
                                               times['auto']),
                        times_s=times)
-            print(f"{name} d={d}: padded {row['padded_ms']:.0f} ms, auto "
+            print(f"{name} {enc} d={d}: padded {row['padded_ms']:.0f} ms, auto "
                   f"{row['auto_ms']:.0f} ms per batch")
             rows.append(row)
-    print(C.table(rows, ['dataset', 'd', 'L', 'fill', 'padded_ms',
+    print(C.table(rows, ['dataset', 'encoder', 'd', 'L', 'fill', 'padded_ms',
                          'auto_ms', 'speedup']))
     out = (Path(args.out) if args.out else Path(__file__).with_name(
         'ragged_quick.json' if args.quick else 'ragged.json'))

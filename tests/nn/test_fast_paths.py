@@ -497,3 +497,27 @@ def test_dense_conv_takes_the_ragged_path_only_when_it_pays(monkeypatch):
     conv((x_src, x_dst), mask=mask.flip(1))
     conv((x_src, x_dst), mask=torch.ones(B, S, dtype=torch.bool))
     assert not calls
+
+
+def test_ragged_path_of_homogeneous_attention(monkeypatch):
+    # FMP over a complete graph within each sample: queries are trimmed too.
+    torch.manual_seed(0)
+    conv = DenseLaMPConv(8, 8, heads=2).eval()
+    B, S = 4, 10
+    lengths = torch.tensor([3, 10, 1, 2])
+    mask = torch.arange(S).view(1, S) < lengths.view(B, 1)
+    x = torch.randn(B, S, 8, requires_grad=True)
+    w = torch.randn(B, S, 8)
+    padded = conv(x, mask=mask)
+    g_padded = torch.autograd.grad((padded * w).sum(), x)[0]
+    monkeypatch.setattr(dense_lamp_conv, 'RAGGED_MIN_WEIGHTS', 0)
+    ragged = conv(x, mask=mask)
+    g_ragged = torch.autograd.grad((ragged * w).sum(), x)[0]
+    assert torch.allclose(ragged, padded, atol=1e-6)
+    assert torch.allclose(g_ragged, g_padded, atol=1e-6)
+    assert (ragged[~mask] == 0).all()
+    q, k, v = (torch.randn(B, 2, S, 4) for _ in range(3))
+    out = dense_lamp_conv.ragged_attention(q, k, v, lengths,
+                                           trim_queries=True)
+    assert out.shape == (B, 2, S, 4)
+    assert (out.transpose(1, 2)[~mask] == 0).all()

@@ -58,14 +58,17 @@ def ragged_groups(lengths: Tensor,
 
 
 def ragged_attention(q: Tensor, k: Tensor, v: Tensor, lengths: Tensor,
-                     dropout_p: float = 0.0) -> Tensor:
+                     dropout_p: float = 0.0,
+                     trim_queries: bool = False) -> Tensor:
     r"""Attention of :obj:`q [B, H, L, D]` over padded sources
     :obj:`k, v [B, H, S, D]` of which only the first :obj:`lengths[b]` are
     real, computed per group of samples of similar size
     (:func:`ragged_groups`) on sources trimmed to the group's largest size:
     the same result as :func:`attention` with the padding masked, at the
     cost of the real sources instead of :obj:`B * S`.  Rows of a sample
-    without sources are zero."""
+    without sources are zero.  With :obj:`trim_queries` (nodes attending
+    over the nodes of their own sample, :obj:`L == S`), the query rows are
+    trimmed alike and the rows of padding nodes are zero."""
     B, H, L, D = q.shape
     shared = q.stride(0) == 0  # one query for all samples (step 1 of LaMP)
     parts, order = [], []
@@ -75,13 +78,20 @@ def ragged_attention(q: Tensor, k: Tensor, v: Tensor, lengths: Tensor,
             parts.append(q.new_zeros(n, H, L, v.size(-1)))
         else:
             q_g = q[:1].expand(n, H, L, D) if shared else q[idx]
+            if trim_queries:
+                q_g = q_g[:, :, :size]
             mask = None
             len_g = lengths[idx]
             if bool((len_g < size).any()):
                 mask = (torch.arange(size, device=q.device).view(1, size) <
                         len_g.view(n, 1)).view(n, 1, 1, size)
-            parts.append(attention(q_g, k[idx, :, :size], v[idx, :, :size],
-                                   mask, dropout_p))
+            part = attention(q_g, k[idx, :, :size], v[idx, :, :size], mask,
+                             dropout_p)
+            if trim_queries and mask is not None:  # rows of padding nodes
+                part = part * mask.view(n, 1, size, 1).to(part.dtype)
+            if trim_queries and size < L:
+                part = F.pad(part, (0, 0, 0, L - size))
+            parts.append(part)
         order.append(idx)
     out = torch.cat(parts) if len(parts) > 1 else parts[0]
     perm = torch.cat(order)
@@ -402,7 +412,8 @@ class DenseLaMPConv(LaMPBlockMixin, torch.nn.Module):
             out = dropout(alpha, p, self.training) @ v
         elif self._use_ragged(adj, mask, H, L):
             assert mask is not None
-            out = ragged_attention(q, k, v, mask.sum(dim=1), p)
+            out = ragged_attention(q, k, v, mask.sum(dim=1), p,
+                                   trim_queries=homogeneous)
         else:
             out = attention(q, k, v, attn_mask, p)
 
