@@ -199,3 +199,18 @@ def test_paper_benchmark_quick(tmp_path):
                .splitlines()) == 4
     assert bib['label_graph'] in ('n/a', 'co-occurrence in the training '
                                   'split')
+    # A run at other settings is kept beside the first and gets its own
+    # row, both tagged with their settings.
+    other = paper.main(['--quick', '--datasets', 'sider', '--variants',
+                        'mlp', '--threads', '1', '--lr', '0.001',
+                        '--data-dir', DATA_DIR,
+                        '--cache-dir', str(tmp_path / 'cache'),
+                        '--out-dir', str(out_dir)])
+    assert len((out_dir / 'paper_quick_runs.jsonl').read_text()
+               .splitlines()) == 5
+    sider_rows = other['summary']['sider']
+    assert 'Emb + MLP (ours, settings A)' in sider_rows
+    assert 'Emb + MLP (ours, settings B)' in sider_rows
+    md = (out_dir / 'paper_quick.md').read_text()
+    assert 'lr 0.001' in md and 'lr 0.0002' in md
+    assert md.count('Settings: A: d=16') == 1

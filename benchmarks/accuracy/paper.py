@@ -34,7 +34,7 @@ import os
 import os.path as osp
 import sys
 import time
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 
@@ -236,8 +236,16 @@ def load_runs(path: str) -> List[Dict[str, Any]]:
             except json.JSONDecodeError as e:
                 raise ValueError(f'{path}, line {number}: not a JSON run '
                                  f'({e})') from e
-            latest[(run['dataset'], run['variant'], run['seed'])] = run
+            latest[run_key(run)] = run
     return list(latest.values())
+
+
+def run_key(run: Dict[str, Any]) -> Tuple[Any, ...]:
+    r"""Data set, variant, seed and settings: the identity of a run (runs
+    of one variant at other settings, e.g. another width, are kept beside
+    it and get their own rows)."""
+    return (run['dataset'], run['variant'], run['seed'],
+            json.dumps(run.get('settings'), sort_keys=True))
 
 
 def main(argv=None) -> Dict[str, Any]:
@@ -250,8 +258,7 @@ def main(argv=None) -> Dict[str, Any]:
     stem = 'paper_quick' if args.quick else 'paper'
     os.makedirs(args.out_dir, exist_ok=True)
     runs_path = osp.join(args.out_dir, f'{stem}_runs.jsonl')
-    saved = {(r['dataset'], r['variant'], r['seed']): r
-             for r in load_runs(runs_path)}
+    saved = {run_key(r): r for r in load_runs(runs_path)}
 
     for dataset in ([] if args.render else args.datasets):
         settings = run_settings(args, dataset)
@@ -259,11 +266,10 @@ def main(argv=None) -> Dict[str, Any]:
             for seed in args.seeds:
                 # Several processes may share the runs file (one per core,
                 # each with its own --variants or --seeds): reread it.
-                saved.update({(r['dataset'], r['variant'], r['seed']): r
-                              for r in load_runs(runs_path)})
-                done = saved.get((dataset, variant, seed))
-                if (done is not None and not args.fresh
-                        and done.get('settings') == settings):
+                saved.update({run_key(r): r for r in load_runs(runs_path)})
+                key = run_key(dict(dataset=dataset, variant=variant,
+                                   seed=seed, settings=settings))
+                if key in saved and not args.fresh:
                     print(f'== {dataset} {variant} seed {seed}: saved',
                           flush=True)
                     continue
@@ -285,7 +291,7 @@ def main(argv=None) -> Dict[str, Any]:
                     wall_time=time.perf_counter() - start)
                 with open(runs_path, 'a') as f:  # one line per finished run
                     f.write(json.dumps(run) + '\n')
-                saved[(dataset, variant, seed)] = run
+                saved[run_key(run)] = run
 
     runs = sorted(saved.values(), key=lambda r: (
         _order(ORDER, r['dataset']), _order(ALL_VARIANTS, r['variant']),
@@ -297,21 +303,33 @@ def main(argv=None) -> Dict[str, Any]:
     for dataset in datasets:
         rows: Dict[str, Dict[str, Any]] = {}
         sel = [r for r in runs if r['dataset'] == dataset]
-        # A variant with fewer seeds than the data set's best-covered one
-        # says so in its row name.
-        most = max(sum(r['variant'] == v for r in sel) for v in ALL_VARIANTS)
+        # Runs at other settings (e.g. another width) get rows of their
+        # own, tagged A, B, ... as in the settings line.
+        tags = settings_tags(sel)
+        groups = {(v, _describe(r['settings'])) for v in ALL_VARIANTS
+                  for r in sel if r['variant'] == v}
+        # A row with fewer seeds than the data set's best-covered one says
+        # so in its name.
+        most = max(sum(r['variant'] == v and _describe(r['settings']) == s
+                       for r in sel) for v, s in groups)
         for variant in ALL_VARIANTS:
-            mine = [r for r in sel if r['variant'] == variant]
-            if not mine:
-                continue
-            name = mine[0]['name']
-            ours = f'{name} (ours)' if len(mine) >= most else \
-                f'{name} (ours, {len(mine)} seed{"s" * (len(mine) > 1)})'
-            rows[ours] = {
-                k: mean_std([r['test'][k] for r in mine]) for k in KEYS}
-            rows[ours]['seeds'] = len(mine)
+            for desc in sorted(tags):
+                mine = [r for r in sel if r['variant'] == variant
+                        and _describe(r['settings']) == desc]
+                if not mine:
+                    continue
+                name = mine[0]['name']
+                notes = ['ours'] + ([f'settings {tags[desc]}']
+                                    if len(tags) > 1 else [])
+                if len(mine) < most:
+                    notes.append(f'{len(mine)} seed{"s" * (len(mine) > 1)}')
+                ours = f'{name} ({", ".join(notes)})'
+                rows[ours] = {
+                    k: mean_std([r['test'][k] for r in mine]) for k in KEYS}
+                rows[ours]['seeds'] = len(mine)
             paper = PAPER.get(dataset, {}).get(name)
-            if paper is not None:
+            if paper is not None and any(r['variant'] == variant
+                                         for r in sel):
                 rows[f'{name} (paper)'] = dict(paper)
         # The label-prior baselines depend only on the split: one per seed.
         by_seed = {r['seed']: r['baselines'] for r in sel}
@@ -355,6 +373,13 @@ def _order(keys, key) -> int:
     return keys.index(key) if key in keys else len(keys)
 
 
+def settings_tags(runs: List[Dict[str, Any]]) -> Dict[str, str]:
+    r"""The settings descriptions of :obj:`runs` tagged 'A', 'B', ... in
+    sorted order."""
+    return {desc: chr(ord('A') + i) for i, desc in enumerate(
+        sorted({_describe(r['settings']) for r in runs}))}
+
+
 def _describe(settings: Dict[str, Any]) -> str:
     text = (f"d={settings['hidden']}, K={settings['heads']}, "
             f"{settings['epochs']} epochs, batch {settings['batch_size']}, "
@@ -391,7 +416,9 @@ def _markdown(args: argparse.Namespace, tables: Dict[str, str],
         sizes = sel[0]['split_sizes']
         graphs = sorted({f"{r['label_graph']}" for r in sel
                          if r['label_graph'] not in ('n/a',)})
-        described = sorted({_describe(r['settings']) for r in sel})
+        tags = settings_tags(sel)
+        described = [desc if len(tags) == 1 else f'{tags[desc]}: {desc}'
+                     for desc in sorted(tags, key=tags.get)]
         prior = sorted({r['label_graph_edges'] for r in sel
                         if r['variant'].endswith('-pr') and
                         r['label_graph_edges']})
