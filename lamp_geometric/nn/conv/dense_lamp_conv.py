@@ -21,11 +21,13 @@ from lamp_geometric.nn.conv._block import (
 ATTENTION_CHUNK_BYTES: int = 32 * 2**20
 
 
-#: Bipartite attention over padded sources of very different sizes (a
+#: On the CPU, attention over padded sources of very different sizes (a
 #: batch of documents of 3 and of 300 words) is computed per group of
 #: samples of similar size, each group trimmed to its own largest sample
 #: (:func:`ragged_attention`), when the real sources fill less than this
-#: fraction of the padded :obj:`[B, S]` ...
+#: fraction of the padded :obj:`[B, S]` (measured by
+#: ``benchmarks/train_step/ragged.py``; other devices keep the padded
+#: path, whose fused kernels were not measured against it) ...
 RAGGED_MAX_FILL: float = 0.5
 #: ... and the padded attention has at least this many weights
 #: :obj:`B * H * L * S` (below, one call on the padded tensors is cheaper
@@ -43,8 +45,9 @@ def ragged_groups(lengths: Tensor,
     cover every sample once, each with the largest length of its group.
     Samples are taken in ascending order of length and a group grows while
     its lengths fill at least :obj:`min_fill` of :obj:`len(group) * size`."""
-    order = torch.argsort(lengths.cpu(), stable=True)
-    sorted_len = lengths.cpu()[order].tolist()
+    lengths_cpu = lengths.cpu()
+    order = torch.argsort(lengths_cpu, stable=True)
+    sorted_len = lengths_cpu[order].tolist()
     groups: List[Tuple[Tensor, int]] = []
     start, total = 0, 0
     for i, n in enumerate(sorted_len):
@@ -434,10 +437,12 @@ class DenseLaMPConv(LaMPBlockMixin, torch.nn.Module):
     def _use_ragged(adj: Optional[Tensor], mask: Optional[Tensor], H: int,
                     L: int) -> bool:
         r"""Whether :func:`ragged_attention` computes this call (see
-        :obj:`RAGGED_MAX_FILL`): a source mask alone, a prefix of real
-        sources in every row (as :func:`~torch_geometric.utils.
-        to_dense_batch` pads), little fill and a large attention."""
-        if adj is not None or mask is None or mask.numel() == 0:
+        :obj:`RAGGED_MAX_FILL`): on the CPU, a source mask alone, a prefix
+        of real sources in every row (as
+        :func:`~torch_geometric.utils.to_dense_batch` pads), little fill and
+        a large attention."""
+        if (adj is not None or mask is None or mask.numel() == 0
+                or mask.device.type != 'cpu'):
             return False
         B, S = mask.shape
         if B * H * L * S < RAGGED_MIN_WEIGHTS:
