@@ -48,10 +48,13 @@ def setup(args: argparse.Namespace) -> None:
         args.warmup = min(args.warmup, 1)
 
 
-def out_path(args: argparse.Namespace, script: str) -> Path:
+def out_path(args: argparse.Namespace, script: str,
+             stem: str = 'results') -> Path:
+    r""":obj:`--out`, or :obj:`{stem}.json` (:obj:`{stem}_quick.json` with
+    :obj:`--quick`) next to :obj:`script`."""
     if args.out:
         return Path(args.out)
-    name = 'results_quick.json' if args.quick else 'results.json'
+    name = f'{stem}_quick.json' if args.quick else f'{stem}.json'
     return Path(script).resolve().parent / name
 
 

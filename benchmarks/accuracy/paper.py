@@ -223,7 +223,8 @@ def run_settings(args: argparse.Namespace, dataset: str) -> Dict[str, Any]:
 
 def load_runs(path: str) -> List[Dict[str, Any]]:
     r"""The runs saved in :obj:`path` (one JSON object per line); for one
-    data set, variant and seed only the last one counts."""
+    data set, variant, seed and settings (:func:`run_key`) only the last
+    one counts."""
     if not osp.isfile(path):
         return []
     latest: Dict[tuple, Dict[str, Any]] = {}

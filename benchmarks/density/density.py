@@ -156,8 +156,7 @@ def _sweep(mode: str, shape: Dict[str, int], labels: Sequence[int],
             if first_dense_win is None and dense_wins:
                 first_dense_win = rho
             print(f"{mode} d={shape['d']} L={L} density={rho:g}: "
-                  f"dense "
-                  f"{row['dense_ms']:.0f} ms, sparse "
+                  f"dense {row['dense_ms']:.0f} ms, sparse "
                   f"{row.get('sparse_ms', float('nan')):.0f} ms")
             rows.append(row)
         crossover[str(L)] = first_dense_win

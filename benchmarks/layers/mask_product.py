@@ -19,6 +19,8 @@ import torch  # noqa: E402
 
 import common as C  # noqa: E402
 
+from lamp_geometric.nn.conv._block import as_factor  # noqa: E402
+
 SHAPES = {'attention': (2, 4, 983, 983), 'activations': (32, 983, 512)}
 QUICK = {'attention': (2, 4, 64, 64), 'activations': (4, 64, 64)}
 
@@ -33,7 +35,7 @@ def main() -> None:
         keep = torch.rand(shape, generator=g) >= 0.1
         for dtype in (torch.float32, torch.bfloat16):
             x = torch.randn(shape, generator=g).to(dtype)
-            factor = keep.view(torch.uint8)
+            factor = as_factor(keep)
             if not torch.equal(x * keep, x * factor):
                 raise AssertionError('the uint8 view changed the product')
             times = C.time_interleaved({'bool': lambda: x * keep,
@@ -46,9 +48,8 @@ def main() -> None:
                 speedup=C.paired_ratio(times['bool'], times['uint8'])))
     print(C.table(rows, ['tensor', 'dtype', 'bool_ms', 'uint8_ms',
                          'speedup']))
-    out = (Path(args.out) if args.out else Path(__file__).with_name(
-        'mask_product_quick.json' if args.quick else 'mask_product.json'))
-    C.write_json(out, dict(machine=info, rows=rows))
+    C.write_json(C.out_path(args, __file__, 'mask_product'),
+                 dict(machine=info, rows=rows))
 
 
 if __name__ == '__main__':

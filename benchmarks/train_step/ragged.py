@@ -136,9 +136,8 @@ def main() -> None:
             rows.append(row)
     print(C.table(rows, ['dataset', 'encoder', 'd', 'L', 'fill', 'padded_ms',
                          'auto_ms', 'speedup']))
-    out = (Path(args.out) if args.out else Path(__file__).with_name(
-        'ragged_quick.json' if args.quick else 'ragged.json'))
-    C.write_json(out, dict(machine=info, rows=rows, skipped=skipped))
+    C.write_json(C.out_path(args, __file__, 'ragged'),
+                 dict(machine=info, rows=rows, skipped=skipped))
 
 
 if __name__ == '__main__':
