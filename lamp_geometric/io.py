@@ -1,23 +1,30 @@
-r"""Small file helpers shared by checkpoints and training."""
+r"""Small file helpers shared by checkpoints, training and the datasets'
+processed files."""
+import contextlib
+import json
 import os
 import tempfile
-from typing import Any
+from typing import IO, Any, Iterator
 
 import torch
 
 
-def atomic_save(obj: Any, path: str) -> None:
-    r"""Saves :obj:`obj` with :func:`torch.save` atomically: the data goes to
-    a temporary file in the same directory, is flushed to disk, and then
-    replaces :obj:`path` in one :func:`os.replace`.  A crash mid-write leaves
-    the previous file (or none) in place, never a truncated one."""
+@contextlib.contextmanager
+def atomic_open(path: str, mode: str = 'wb',
+                encoding: str = None) -> Iterator[IO]:
+    r"""Opens a temporary file beside :obj:`path` for writing; on a clean
+    exit it is flushed to disk and replaces :obj:`path` in one
+    :func:`os.replace`.  A crash mid-write leaves the previous file (or
+    none) in place, never a truncated one, and a process reading
+    :obj:`path` while another one writes it sees a whole file."""
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-',
                                suffix=os.path.basename(path))
+    os.close(fd)  # reopened by name, so that ``f.name`` is the path
     try:
-        with os.fdopen(fd, 'wb') as f:
-            torch.save(obj, f)
+        with open(tmp, mode, encoding=encoding) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -25,3 +32,17 @@ def atomic_save(obj: Any, path: str) -> None:
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def atomic_save(obj: Any, path: str) -> None:
+    r"""Saves :obj:`obj` with :func:`torch.save` atomically (see
+    :func:`atomic_open`)."""
+    with atomic_open(path, 'wb') as f:
+        torch.save(obj, f)
+
+
+def atomic_save_json(obj: Any, path: str, **kwargs: Any) -> None:
+    r"""Writes :obj:`obj` as JSON atomically (see :func:`atomic_open`);
+    :obj:`kwargs` go to :func:`json.dump`."""
+    with atomic_open(path, 'w', encoding='utf-8') as f:
+        json.dump(obj, f, **kwargs)

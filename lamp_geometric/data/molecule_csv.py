@@ -12,6 +12,8 @@ from typing import (Any, Callable, Dict, Iterator, List, Optional,
 import torch
 from torch_geometric.data import Data, InMemoryDataset
 
+from lamp_geometric.io import atomic_save, atomic_save_json
+
 __all__ = ['MoleculeCSV', 'default_cache_dir', 'default_data_dir']
 
 # Bump when the processed format changes, so stale caches are rebuilt.
@@ -385,7 +387,10 @@ class MoleculeCSV(InMemoryDataset):
             raise ValueError(
                 f"No valid molecule in '{path}' ({summary})")
 
-        self.save(data_list, self.processed_paths[0])
+        # Atomic writes: several processes may build one cache at once.
+        data, slices = self.collate(data_list)
+        atomic_save((data.to_dict(), slices, data.__class__),
+                    self.processed_paths[0])
         meta = {
             'format_version': _FORMAT_VERSION,
             'key': self._key,
@@ -395,8 +400,7 @@ class MoleculeCSV(InMemoryDataset):
             'num_rows': num_rows,
             'skipped': [list(s) for s in skipped],
         }
-        with open(self.processed_paths[1], 'w', encoding='utf-8') as f:
-            json.dump(meta, f, indent=1)
+        atomic_save_json(meta, self.processed_paths[1], indent=1)
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}({len(self)})'

@@ -50,13 +50,13 @@ import numpy as np
 import torch
 from torch import Tensor
 from torch_geometric.data import Data, InMemoryDataset, download_url
-from torch_geometric.io import fs
 
 from lamp_geometric.data.molecule_csv import (
     default_cache_dir,
     default_data_dir,
 )
 from lamp_geometric.data.splits import random_split
+from lamp_geometric.io import atomic_save, atomic_save_json
 
 __all__ = [
     'MultiLabelDataset',
@@ -344,14 +344,14 @@ class MultiLabelDataset(InMemoryDataset):
     def process(self) -> None:
         arrays = self.build()
         data, slices = _collated(arrays)
-        fs.torch_save((data, slices, Data), self.processed_paths[0])
+        # Atomic writes: several processes may build one cache at once.
+        atomic_save((data, slices, Data), self.processed_paths[0])
         meta = dict(format_version=_FORMAT_VERSION, key=self._key,
                     raw_files=self.raw_files, options=self.options,
                     label_names=arrays.label_names, vocab=arrays.vocab,
                     given_split=arrays.split is not None, stats=arrays.stats,
                     sample_names=arrays.sample_names)
-        with open(self.processed_paths[1], 'w', encoding='utf-8') as f:
-            json.dump(meta, f)
+        atomic_save_json(meta, self.processed_paths[1])
 
     def build(self) -> SampleArrays:
         r"""Reads the raw files (:attr:`raw_files`) into flat arrays."""
