@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent
 SCRIPTS = (
     'layers/layers.py',
     'layers/mask_product.py',
+    'layers/keep_mask.py',
     'train_step/train_step.py',
     'train_step/ragged.py',
     'scaling/scaling.py',

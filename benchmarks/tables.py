@@ -107,6 +107,18 @@ def mask_product(payload) -> str:
                                   'speedup']), ''])
 
 
+def keep_mask_table(rows) -> str:
+    return C.table([dict(r, keep_rate=f"{r['keep_rate']:.4f}") for r in rows],
+                   ['mask', 'elements', 'keep_rate', 'bernoulli_ms',
+                    'rand_ms', 'float_blocks_ms', 'keep_mask_ms',
+                    'vs_bernoulli', 'vs_float_blocks'])
+
+
+def keep_mask(payload) -> str:
+    return '\n'.join([header(payload), '', f"p = {payload['p']}", '',
+                      keep_mask_table(payload['rows']), ''])
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--quick', action='store_true')
@@ -122,7 +134,8 @@ def main() -> None:
         print(fn(json.loads(path.read_text())))
         fine = ROOT / folder / 'results_fine.json'
         for extra, render in (('ragged', ragged),
-                              ('mask_product', mask_product)):
+                              ('mask_product', mask_product),
+                              ('keep_mask', keep_mask)):
             path = ROOT / folder / (f'{extra}_quick.json' if args.quick
                                     else f'{extra}.json')
             if path.is_file():

@@ -7,8 +7,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDERS = ('layers', 'layers_mask_product', 'train_step',
-           'train_step_ragged', 'scaling', 'density')
+FOLDERS = ('layers', 'layers_mask_product', 'layers_keep_mask',
+           'train_step', 'train_step_ragged', 'scaling', 'density')
 
 
 def test_benchmarks_quick(tmp_path):
@@ -26,6 +26,9 @@ def test_benchmarks_quick(tmp_path):
     masks = json.loads((tmp_path / 'layers_mask_product_quick.json')
                        .read_text())
     assert {r['dtype'] for r in masks['rows']} == {'float32', 'bfloat16'}
+    keep = json.loads((tmp_path / 'layers_keep_mask_quick.json').read_text())
+    assert all(abs(r['keep_rate'] - (1 - keep['p'])) < 0.02
+               for r in keep['rows'])
     ragged = json.loads((tmp_path / 'train_step_ragged_quick.json')
                         .read_text())
     # Every data set is timed or reported as skipped, with the reason.

@@ -521,3 +521,38 @@ def test_ragged_path_of_homogeneous_attention(monkeypatch):
                                            trim_queries=True)
     assert out.shape == (B, 2, S, 4)
     assert (out.transpose(1, 2)[~mask] == 0).all()
+
+
+@pytest.mark.parametrize('threads', [1, 2])
+def test_keep_mask_rate_and_reproducibility(threads):
+    from lamp_geometric.nn.conv import _block
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        n = 3 * _block.KEEP_MASK_PARALLEL + 7  # several blocks, odd tail
+        for p in (0.1, 0.5, 0.93):
+            torch.manual_seed(1)
+            keep = _block.keep_mask((n, ), p)
+            sd = (p * (1 - p) / n)**0.5
+            assert abs(keep.float().mean().item() - (1 - p)) < 6 * sd
+            torch.manual_seed(1)
+            assert torch.equal(_block.keep_mask((n, ), p), keep)
+        # Every block of the mask is random, the odd tail included.
+        blocks = keep[:-7].view(-1, _block.KEEP_MASK_BLOCK).float().mean(1)
+        assert (blocks - 0.07).abs().max() < 0.02
+        # Writes into a strided view; p = 0 keeps all, p ~ 1 drops all.
+        out = torch.zeros(64, 6, dtype=torch.bool)
+        _block.keep_mask(None, 0.0, out=out[:, ::2])
+        assert out[:, ::2].all() and not out[:, 1::2].any()
+        assert not _block.keep_mask((1000, ), 1 - 2**-40).any()
+    finally:
+        torch.set_num_threads(old)
+
+
+def test_keep_threshold_is_p_in_32_bits():
+    from lamp_geometric.nn.conv._block import _keep_threshold
+    assert _keep_threshold(0.0) == -2**31  # every int32 is kept
+    assert _keep_threshold(0.5) == 0
+    # Dropped: the integers below the threshold, round(p * 2^32) of them.
+    assert _keep_threshold(0.1) + 2**31 == round(0.1 * 2**32)
+    assert _keep_threshold(1.0) == 2**31
