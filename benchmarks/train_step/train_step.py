@@ -197,12 +197,21 @@ def main() -> None:
                    help='skip the peak-memory subprocesses')
     p.add_argument('--dropout', type=float, default=None,
                    help='override the configurations\' dropout')
+    p.add_argument('--profile', type=str, default=None, choices=VARIANTS,
+                   help='instead of the table: profile this variant\'s step '
+                   '(torch.profiler, --runs steps after --warmup) and print '
+                   'where its time goes')
     p.add_argument('--child', type=str, default=None, help=argparse_hidden())
     args = p.parse_args()
     if args.child is not None:
         print(json.dumps(child(json.loads(args.child))))
         return
     info = C.start(args)
+    if args.profile is not None:
+        for name in args.configs:
+            profile(args.profile, dict((QUICK if args.quick else
+                                        CONFIGS)[name]), name, args)
+        return
     gemm, peak = C.gemm_peak(args.quick)
     results = dict(machine=info, gemm_gflops=gemm, configs={})
     for name in args.configs:
@@ -256,6 +265,39 @@ def main() -> None:
                              'alloc_mib', 'alloc_vs_ref']))
         results['configs'][name] = dict(config=cfg, rows=rows)
     C.write_json(C.out_path(args, __file__), results)
+
+
+#: The operators counted as matrix products by :func:`profile`.
+MATMUL_OPS = ('aten::mm', 'aten::addmm', 'aten::bmm', 'aten::baddbmm')
+
+
+def profile(variant: str, cfg: Dict[str, Any], name: str,
+            args: Any) -> None:
+    r"""Prints the operators of :obj:`variant`'s training step by self CPU
+    time (per step), and the share of the matrix products."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    step, _ = build(variant, cfg)
+    times = C.time_interleaved({variant: step}, args.runs, args.warmup)
+    with torch_profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(args.runs):
+            step()
+    events = prof.key_averages()
+    per_step = {e.key: e.self_cpu_time_total / 1e3 / args.runs
+                for e in events}
+    calls = {e.key: e.count / args.runs for e in events}
+    total = sum(per_step.values())
+    matmul = sum(per_step.get(k, 0.0) for k in MATMUL_OPS)
+    top = sorted(per_step, key=per_step.get, reverse=True)[:20]
+    print(f'\n## {name}: {variant} {cfg}')
+    print(f'wall {1e3 * C.median(times[variant]):.1f} ms per step '
+          f'(median of {args.runs}); profiled operators {total:.1f} ms of '
+          f'self CPU time per step, matrix products {matmul:.1f} ms '
+          f'({", ".join(MATMUL_OPS)})')
+    print(C.table([dict(op=k, ms=per_step[k], calls=calls[k],
+                        share=100 * per_step[k] / total) for k in top],
+                  ['op', 'ms', 'calls', 'share']))
 
 
 def argparse_hidden():
