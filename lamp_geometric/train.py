@@ -12,6 +12,7 @@ run data-parallel: :func:`make_loaders` shards the data, :func:`fit` wraps the
 model in :class:`~torch.nn.parallel.DistributedDataParallel`, :func:`predict`
 gathers the predictions of all processes, and only rank 0 prints and writes.
 """
+import contextlib
 import copy
 import math
 import os
@@ -19,7 +20,16 @@ import random
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Iterator,
+    List,
+    Optional,
+    Sequence,
+    Tuple,
+)
 
 import numpy as np
 import torch
@@ -230,6 +240,21 @@ class FitResult:
         return float(np.median(self.epoch_times)) if self.epoch_times else 0.
 
 
+@contextlib.contextmanager
+def _warn_once(seen: set) -> Iterator[None]:
+    r"""Re-issues the warnings raised in the block whose text and category
+    are not in :obj:`seen` (and adds them), under the caller's filters."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        yield
+    for w in caught:
+        key = (str(w.message), w.category)
+        if key not in seen:
+            seen.add(key)
+            warnings.warn_explicit(w.message, w.category, w.filename,
+                                   w.lineno)
+
+
 def fit(
     model: torch.nn.Module,
     train_loader: DataLoader,
@@ -375,6 +400,9 @@ def fit(
     bar = tqdm(range(start_epoch, epochs + 1), desc='epochs',
                disable=not progress or not main, initial=start_epoch - 1,
                total=epochs)
+    # The validation set is the same every epoch, and so are its warnings
+    # (e.g. labels that ranking metrics skip): each is shown once per fit.
+    seen_warnings: set = set()
     for epoch in bar:
         if hasattr(sampler, 'set_epoch'):
             sampler.set_epoch(epoch)
@@ -387,12 +415,14 @@ def fit(
         row: Dict[str, float] = dict(epoch=epoch, train_loss=train_loss,
                                      val_loss=val_loss,
                                      time=result.epoch_times[-1])
-        if val_metrics == 'all':
-            thresholds = M.tune_thresholds(y_val, p_val)
-            row.update({f'val_{k}': v for k, v in
-                        M.evaluate(y_val, p_val, thresholds).items()})
-        elif select != 'loss':
-            row[f'val_{select}'] = M.validation_score(y_val, p_val, select)
+        with _warn_once(seen_warnings):
+            if val_metrics == 'all':
+                thresholds = M.tune_thresholds(y_val, p_val)
+                row.update({f'val_{k}': v for k, v in
+                            M.evaluate(y_val, p_val, thresholds).items()})
+            elif select != 'loss':
+                row[f'val_{select}'] = M.validation_score(y_val, p_val,
+                                                          select)
         score = val_loss if select == 'loss' else row[f'val_{select}']
         result.history.append(row)
         if scheduler is not None:

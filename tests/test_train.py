@@ -112,6 +112,22 @@ def test_fit_val_metrics_select_and_all_agree(dataset, select):
             assert f'val_{select}' in row_one
 
 
+def test_fit_shows_each_validation_warning_once(dataset):
+    # Validation rows 8 and 9 are negative for labels a and b: ROC-AUC skips
+    # them every epoch, and says so once.
+    seed_everything(0)
+    splits = (torch.arange(8), torch.arange(8, 10), torch.arange(10, 12))
+    loaders = make_loaders(dataset, splits, 4)
+    model = make_model(3)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    with pytest.warns(UserWarning) as record:
+        fit(model, loaders[0], loaders[1], 3, opt, select='roc_auc',
+            progress=False)
+    skipped = [str(w.message) for w in record if 'skipped' in str(w.message)]
+    assert len(skipped) == 1 and skipped[0].startswith('roc_auc: skipped')
+    assert 'label columns 0, 1' in skipped[0]
+
+
 def test_make_optimizer_is_adam_with_the_paper_settings():
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.ReLU(),
