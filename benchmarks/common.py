@@ -86,9 +86,22 @@ def machine(args: Optional[argparse.Namespace] = None) -> Dict[str, Any]:
         info['torch_scatter'] = True
     except ImportError:
         info['torch_scatter'] = False  # PyG uses native scatter_reduce_
+    # Settings that change how memory is allocated or threads are used.
+    env = {k: v for k, v in sorted(ENV_AT_IMPORT.items())
+           if k.startswith(ENV_PREFIXES)}
+    if env:
+        info['env'] = env
     if args is not None:
-        info['argv'] = ' '.join(['python'] + _rel_argv())
+        info['argv'] = ' '.join([f'{k}={v}' for k, v in env.items()] +
+                                ['python'] + _rel_argv())
     return info
+
+
+#: Environment variables recorded with every run (and put in front of its
+#: command line): the C allocator's and the thread pools' settings, as the
+#: command was given them (some libraries set KMP_* when imported).
+ENV_PREFIXES = ('MALLOC_', 'OMP_', 'MKL_', 'KMP_', 'LD_PRELOAD')
+ENV_AT_IMPORT = dict(os.environ)
 
 
 def _rel_argv() -> List[str]:

@@ -135,7 +135,8 @@ def main() -> None:
         fine = ROOT / folder / 'results_fine.json'
         for extra, render in (('ragged', ragged),
                               ('mask_product', mask_product),
-                              ('keep_mask', keep_mask)):
+                              ('keep_mask', keep_mask),
+                              ('results_mmap16m', train_step)):
             path = ROOT / folder / (f'{extra}_quick.json' if args.quick
                                     else f'{extra}.json')
             if path.is_file():
