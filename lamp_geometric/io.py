@@ -4,14 +4,14 @@ import contextlib
 import json
 import os
 import tempfile
-from typing import IO, Any, Iterator
+from typing import IO, Any, Iterator, Optional
 
 import torch
 
 
 @contextlib.contextmanager
 def atomic_open(path: str, mode: str = 'wb',
-                encoding: str = None) -> Iterator[IO]:
+                encoding: Optional[str] = None) -> Iterator[IO]:
     r"""Opens a temporary file beside :obj:`path` for writing; on a clean
     exit it is flushed to disk and replaces :obj:`path` in one
     :func:`os.replace`.  A crash mid-write leaves the previous file (or
