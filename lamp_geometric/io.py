@@ -3,7 +3,7 @@ processed files."""
 import contextlib
 import json
 import os
-import tempfile
+import uuid
 from typing import IO, Any, Iterator, Optional
 
 import torch
@@ -17,13 +17,16 @@ def atomic_open(path: str, mode: str = 'wb',
     :func:`os.replace`.  A crash mid-write leaves the previous file (or
     none) in place, never a truncated one, and a process reading
     :obj:`path` while another one writes it sees a whole file."""
+    if mode not in ('w', 'wb'):
+        raise ValueError(f"'mode' must be 'w' or 'wb' (got '{mode}')")
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix='.tmp-',
-                               suffix=os.path.basename(path))
-    os.close(fd)  # reopened by name, so that ``f.name`` is the path
+    # A new name opened exclusively: the file gets the permissions of any
+    # file the process creates (the umask), as a plain open() would.
+    tmp = os.path.join(directory,
+                       f'.tmp-{uuid.uuid4().hex}-{os.path.basename(path)}')
     try:
-        with open(tmp, mode, encoding=encoding) as f:
+        with open(tmp, mode.replace('w', 'x'), encoding=encoding) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())

@@ -31,3 +31,15 @@ def test_failed_write_keeps_the_previous_file(tmp_path):
     with open(path) as g:
         assert g.read() == 'old'
     assert os.listdir(tmp_path) == ['x.txt']  # no temporary file left
+
+
+def test_permissions_follow_the_umask(tmp_path):
+    plain = tmp_path / 'plain.txt'
+    plain.write_text('x')
+    atomic_save_json([1], str(tmp_path / 'a.json'))
+    # As any file the process creates (a temporary file would be 0600).
+    assert (os.stat(tmp_path / 'a.json').st_mode & 0o777 ==
+            os.stat(plain).st_mode & 0o777)
+    with pytest.raises(ValueError, match="'mode'"):
+        with atomic_open(str(tmp_path / 'b'), 'a'):
+            pass
