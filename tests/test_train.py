@@ -45,6 +45,16 @@ def make_model(num_labels, **kwargs):
                 heads=2, **kwargs)
 
 
+def small_fit_setup(dataset):
+    r"""Seeded loaders (8 train, 2 validation, 2 test rows), a small
+    model and its optimizer."""
+    seed_everything(0)
+    splits = (torch.arange(8), torch.arange(8, 10), torch.arange(10, 12))
+    loaders = make_loaders(dataset, splits, 4)
+    model = make_model(3)
+    return loaders, model, torch.optim.Adam(model.parameters(), lr=1e-2)
+
+
 def test_train_epoch_and_predict(dataset):
     seed_everything(0)
     splits = (torch.arange(8), torch.arange(8, 10), torch.arange(10, 12))
@@ -64,11 +74,7 @@ def test_train_epoch_and_predict(dataset):
 
 
 def test_fit_keeps_best_epoch(dataset):
-    seed_everything(0)
-    splits = (torch.arange(8), torch.arange(8, 10), torch.arange(10, 12))
-    loaders = make_loaders(dataset, splits, 4)
-    model = make_model(3)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    loaders, model, opt = small_fit_setup(dataset)
     result = fit(model, loaders[0], loaders[1], 4, opt, progress=False)
     assert len(result.history) == 4 and len(result.epoch_times) == 4
     best = min(result.history, key=lambda r: r['val_loss'])
@@ -115,11 +121,7 @@ def test_fit_val_metrics_select_and_all_agree(dataset, select):
 def test_fit_shows_each_validation_warning_once(dataset):
     # Validation rows 8 and 9 are negative for labels a and b: ROC-AUC skips
     # them every epoch, and says so once.
-    seed_everything(0)
-    splits = (torch.arange(8), torch.arange(8, 10), torch.arange(10, 12))
-    loaders = make_loaders(dataset, splits, 4)
-    model = make_model(3)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    loaders, model, opt = small_fit_setup(dataset)
     with pytest.warns(UserWarning) as record:
         fit(model, loaders[0], loaders[1], 3, opt, select='roc_auc',
             progress=False)
