@@ -263,9 +263,13 @@ def _run_network(args, dataset, input_type, splits,
     optimizer = make_optimizer(model, args.lr)
     loss_fn = LaMPLoss(lambda_int=args.lambda_int)
     start = time.perf_counter()
+    # Without progress bars (--quiet), one line per epoch, so that a long
+    # run's log shows how far it is.
     result = fit(model, train_loader, val_loader, args.epochs, optimizer,
                  loss_fn=loss_fn, select=args.select, device=device,
-                 progress=not args.quiet, amp=args.amp)
+                 progress=not args.quiet, amp=args.amp,
+                 log=(lambda line: print(line, flush=True)) if args.quiet
+                 else None)
     train_time = time.perf_counter() - start
     print(f"best validation epoch {result.best_epoch} ({args.select} "
           f"{result.best_score:.4f}); median epoch "

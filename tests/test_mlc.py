@@ -47,12 +47,14 @@ def tiny_csv(tmp_path):
 
 @pytest.mark.parametrize('encoder,graph', [('fmp', 'pr'), ('emb', 'fc'),
                                            ('mlp', 'el')])
-def test_mlc_on_a_molecule_csv(tiny_csv, tmp_path, encoder, graph):
+def test_mlc_on_a_molecule_csv(tiny_csv, tmp_path, capsys, encoder, graph):
     out = tmp_path / 'run.json'
     res = mlc.main(['--dataset', 'csv', '--csv', tiny_csv,
                     '--cache-dir', str(tmp_path / 'cache'),
                     '--encoder', encoder, '--label-graph', graph,
                     '--out', str(out)] + FAST)
+    # --quiet: no progress bar, one line per epoch.
+    assert capsys.readouterr().out.count('epoch   1  train loss') == 1
     saved = json.loads(out.read_text())
     for key in ('ebF1', 'miF1', 'maF1', 'acc', 'ha', 'roc_auc', 'config',
                 'median_epoch_time', 'test', 'val', 'baselines',
