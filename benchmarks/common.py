@@ -20,7 +20,8 @@ import torch
 ROOT = Path(__file__).resolve().parent
 
 
-def parser(description: str, runs: int = 5, warmup: int = 2) -> argparse.ArgumentParser:
+def parser(description: str, runs: int = 5,
+           warmup: int = 2) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
     p.add_argument('--runs', type=int, default=runs,
                    help='timed repeats; the median is reported')

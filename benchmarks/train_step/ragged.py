@@ -131,8 +131,8 @@ def main() -> None:
                        speedup=C.paired_ratio(times['padded'],
                                               times['auto']),
                        times_s=times)
-            print(f"{name} {enc} d={d}: padded {row['padded_ms']:.0f} ms, auto "
-                  f"{row['auto_ms']:.0f} ms per batch")
+            print(f"{name} {enc} d={d}: padded {row['padded_ms']:.0f} ms, "
+                  f"auto {row['auto_ms']:.0f} ms per batch")
             rows.append(row)
     print(C.table(rows, ['dataset', 'encoder', 'd', 'L', 'fill', 'padded_ms',
                          'auto_ms', 'speedup']))

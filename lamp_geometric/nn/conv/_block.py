@@ -220,8 +220,9 @@ def keep_mask(shape, p: float, device=None,
     several times faster than :meth:`torch.Tensor.bernoulli_` (see
     ``benchmarks/layers/keep_mask.py``); elsewhere from
     :func:`torch.rand` (:math:`u \geq p`).  Reproducible under
-    :func:`torch.manual_seed` for a given :func:`torch.get_num_threads`.  Writes into :obj:`out` (a
-    boolean tensor of :obj:`shape`, possibly a strided view) if given."""
+    :func:`torch.manual_seed` for a given :func:`torch.get_num_threads`.
+    Writes into :obj:`out` (a boolean tensor of :obj:`shape`, possibly a
+    strided view) if given."""
     if out is None:
         out = torch.empty(shape, dtype=torch.bool, device=device)
     numel = out.numel()

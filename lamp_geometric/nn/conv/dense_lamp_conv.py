@@ -155,7 +155,8 @@ def attention_chunks(B: int, H: int, L: int,
 
 
 def _attention_dropout(q: Tensor, k: Tensor, v: Tensor,
-                       attn_mask: Optional[Tensor], dropout_p: float) -> Tensor:
+                       attn_mask: Optional[Tensor],
+                       dropout_p: float) -> Tensor:
     r"""The plain (unchunked, autograd) form of :class:`DropoutAttention`;
     one chunk draws the same random numbers."""
     alpha = _softmax_scores(q, k.transpose(-1, -2), attn_mask)
@@ -464,8 +465,8 @@ class DenseLaMPConv(LaMPBlockMixin, torch.nn.Module):
                                  f"{adj.dtype})")
             if adj.dim() == 2:
                 adj = adj.unsqueeze(0)
-            if adj.dim() != 3 or adj.shape[-2:] != (L, S) or adj.size(0) not in (
-                    1, B):
+            if (adj.dim() != 3 or adj.shape[-2:] != (L, S)
+                    or adj.size(0) not in (1, B)):
                 raise ValueError(f"'adj' must have shape [{L}, {S}] or "
                                  f"[{B}, {L}, {S}] (got {list(adj.shape)})")
             allowed = adj.to(device)
