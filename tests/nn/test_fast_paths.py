@@ -537,7 +537,8 @@ def test_keep_mask_rate_and_reproducibility(threads):
             assert abs(keep.float().mean().item() - (1 - p)) < 6 * sd
             torch.manual_seed(1)
             assert torch.equal(_block.keep_mask((n, ), p), keep)
-        # Every block of the mask is random, the odd tail included.
+        # Every whole block keeps its share (no block left unfilled or
+        # filled from a repeated stream).
         blocks = keep[:-7].view(-1, _block.KEEP_MASK_BLOCK).float().mean(1)
         assert (blocks - 0.07).abs().max() < 0.02
         # Writes into a strided view; p = 0 keeps all, p ~ 1 drops all.
