@@ -1,5 +1,5 @@
-r"""Drawing dropout masks: the library's :func:`lamp_geometric.nn.conv.
-_block.keep_mask` against the two ways PyTorch offers, for the masks a LaMP
+r"""Drawing dropout masks: the library's :func:`lamp_geometric.nn.dropout.
+keep_mask` against the two ways PyTorch offers, for the masks a LaMP
 training step draws:
 
 * ``bernoulli``: ``torch.empty(shape).bernoulli_(1 - p)`` (a float mask, as
@@ -29,7 +29,7 @@ import torch  # noqa: E402
 import common as C  # noqa: E402
 from tables import keep_mask_table  # noqa: E402
 
-from lamp_geometric.nn.conv._block import (  # noqa: E402
+from lamp_geometric.nn.dropout import (  # noqa: E402
     KEEP_MASK_BLOCK,
     KEEP_MASK_PARALLEL,
     _workers,

@@ -1,5 +1,5 @@
 r"""Dropout-mask products: :obj:`x * keep` with the boolean mask as it is
-and viewed as :obj:`torch.uint8` (:func:`lamp_geometric.nn.conv._block.
+and viewed as :obj:`torch.uint8` (:func:`lamp_geometric.nn.dropout.
 as_factor`), for the tensors a LaMP training step multiplies by a mask:
 
 * ``attention``: one chunk of attention weights at the Delicious shape
@@ -19,7 +19,7 @@ import torch  # noqa: E402
 
 import common as C  # noqa: E402
 
-from lamp_geometric.nn.conv._block import as_factor  # noqa: E402
+from lamp_geometric.nn.dropout import as_factor  # noqa: E402
 
 SHAPES = {'attention': (2, 4, 983, 983), 'activations': (32, 983, 512)}
 QUICK = {'attention': (2, 4, 64, 64), 'activations': (4, 64, 64)}

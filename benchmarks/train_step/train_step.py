@@ -18,7 +18,8 @@ Variants:
   ours-plain       LaMP with this folder's levers switched off (separate
                    q/k/v projections, label embeddings expanded over the
                    batch before the first projection, whole-tensor attention
-                   with dropout, PyTorch's default Adam), float32
+                   with dropout, PyTorch's dropout in the encoder and its
+                   default Adam), float32
   ours             LaMP, float32, with the library's optimizer
                    (``train.make_optimizer``: Adam, fused kernel)
   ours-amp         the same under bfloat16 autocast
@@ -46,7 +47,7 @@ from torch import Tensor, nn  # noqa: E402
 import common as C  # noqa: E402
 from reference import ReferenceLaMP, reference_loss  # noqa: E402
 
-from lamp_geometric.nn import LaMP, LaMPLoss  # noqa: E402
+from lamp_geometric.nn import Dropout, LaMP, LaMPLoss  # noqa: E402
 from lamp_geometric.nn.conv import dense_lamp_conv  # noqa: E402
 from lamp_geometric.train import make_optimizer  # noqa: E402
 
@@ -68,21 +69,24 @@ VARIANTS = ('reference', 'reference-bf16', 'ours-plain', 'ours', 'ours-amp')
 class FFNTokenEncoder(nn.Module):
     r"""Token embedding followed by :obj:`num_layers` post-LayerNorm
     feed-forward sub-layers: the function the original encoder computes
-    (its self-attention output is discarded)."""
-    def __init__(self, vocab: int, d: int, num_layers: int, dropout: float):
+    (its self-attention output is discarded).  Its dropout is the library's
+    (:class:`lamp_geometric.nn.Dropout`), or PyTorch's with
+    :obj:`plain_dropout` (for ours-plain)."""
+    def __init__(self, vocab: int, d: int, num_layers: int, dropout: float,
+                 plain_dropout: bool = False):
         super().__init__()
         self.emb = nn.Embedding(vocab, d, padding_idx=0)
         self.lin1 = nn.ModuleList([nn.Linear(d, d) for _ in range(num_layers)])
         self.lin2 = nn.ModuleList([nn.Linear(d, d) for _ in range(num_layers)])
         self.norms = nn.ModuleList([nn.LayerNorm(d)
                                     for _ in range(num_layers)])
-        self.dropout = dropout
+        self.drop = nn.Dropout(dropout) if plain_dropout else Dropout(dropout)
 
     def forward(self, data) -> Tensor:
         x = self.emb(data.x)
         for lin1, lin2, norm in zip(self.lin1, self.lin2, self.norms):
             h = lin2(F.relu(lin1(x)))
-            x = norm(x + F.dropout(h, self.dropout, self.training))
+            x = norm(x + self.drop(h))
         return x
 
 
@@ -134,7 +138,8 @@ def build(variant: str, cfg: Dict[str, Any]) -> Tuple[Callable, Callable]:
             return reference_loss(logits.float(), [x.float() for x in inter],
                                   y)
     else:
-        enc = FFNTokenEncoder(cfg['vocab'], d, T, p)
+        enc = FFNTokenEncoder(cfg['vocab'], d, T, p,
+                              plain_dropout=variant == 'ours-plain')
         model = LaMP(cfg['L'], d, encoder=enc, steps=T, heads=H, dropout=p,
                      label_graph='fc')
         if variant == 'ours-plain':

@@ -2,6 +2,7 @@ r"""Neural network layers, encoders, the LaMP model and its loss."""
 from .conv import LaMPConv, DenseLaMPConv
 from .models import LaMP, LaMPOutput
 from .loss import LaMPLoss, masked_bce_with_logits
+from .dropout import Dropout
 from .encoders import (
     AtomEmbedding,
     CategoricalEmbedding,
@@ -23,6 +24,7 @@ __all__ = [
     'LaMPOutput',
     'LaMPLoss',
     'masked_bce_with_logits',
+    'Dropout',
     'AtomEmbedding',
     'CategoricalEmbedding',
     'FMPEncoder',

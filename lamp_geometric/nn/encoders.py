@@ -38,6 +38,7 @@ from torch_geometric.utils import to_dense_batch
 from torch_geometric.utils.smiles import e_map, x_map
 
 from lamp_geometric.nn.conv import DenseLaMPConv, LaMPConv
+from lamp_geometric.nn.dropout import dropout
 
 #: Number of categories of each of the 9 atom features of ``from_smiles``.
 ATOM_FEATURE_SIZES: List[int] = [len(v) for v in x_map.values()]
@@ -232,7 +233,7 @@ class GINEncoder(torch.nn.Module):
             if not (self.training and x.size(0) == 1):
                 x = norm(x)  # batch statistics need two or more atoms
             x = F.relu(x)
-            x = F.dropout(x, p=self.dropout, training=self.training)
+            x = dropout(x, self.dropout, self.training)
         return x
 
     def __repr__(self) -> str:

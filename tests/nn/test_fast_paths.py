@@ -160,7 +160,7 @@ def test_edge_attention_dropout_gradients():
 
     # The same computation with plain ops and the same random mask:
     torch.manual_seed(7)
-    from lamp_geometric.nn.conv._block import keep_mask
+    from lamp_geometric.nn.dropout import keep_mask
     keep = keep_mask((20, H), p)
     score = (q[dst] * k[src]).sum(-1) / D**0.5
     from torch_geometric.utils import softmax
@@ -286,26 +286,13 @@ def test_attention_dropout_semantics(with_mask):
     torch.manual_seed(5)
     out = dense_lamp_conv._attention_dropout(q, k, v, mask, p)
     torch.manual_seed(5)
-    from lamp_geometric.nn.conv._block import keep_mask
+    from lamp_geometric.nn.dropout import keep_mask
     keep = keep_mask((B, H, L, S), p)
     score = q @ k.transpose(-1, -2) / D**0.5
     if mask is not None:
         score = score.masked_fill(~mask, float('-inf'))
     ref = (score.softmax(-1) * keep / (1 - p)) @ v
     assert torch.allclose(out, ref, atol=1e-5)
-
-
-def test_dropout_helper():
-    from lamp_geometric.nn.conv._block import dropout
-    x = torch.ones(200, 300)
-    assert dropout(x, 0.3, False) is x
-    assert dropout(x, 0.0, True) is x
-    torch.manual_seed(0)
-    y = dropout(x, 0.3, True)
-    kept = y != 0
-    assert abs(kept.float().mean().item() - 0.7) < 0.01
-    assert torch.allclose(y[kept], torch.full_like(y[kept], 1 / 0.7))
-    assert (y.mean() - 1).abs() < 0.02
 
 
 def make_lamp(path, L=6, d=16, seed=0):
@@ -521,39 +508,3 @@ def test_ragged_path_of_homogeneous_attention(monkeypatch):
                                            trim_queries=True)
     assert out.shape == (B, 2, S, 4)
     assert (out.transpose(1, 2)[~mask] == 0).all()
-
-
-@pytest.mark.parametrize('threads', [1, 2])
-def test_keep_mask_rate_and_reproducibility(threads):
-    from lamp_geometric.nn.conv import _block
-    old = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        n = 3 * _block.KEEP_MASK_PARALLEL + 7  # several blocks, odd tail
-        for p in (0.1, 0.5, 0.93):
-            torch.manual_seed(1)
-            keep = _block.keep_mask((n, ), p)
-            sd = (p * (1 - p) / n)**0.5
-            assert abs(keep.float().mean().item() - (1 - p)) < 6 * sd
-            torch.manual_seed(1)
-            assert torch.equal(_block.keep_mask((n, ), p), keep)
-        # Every whole block keeps its share (no block left unfilled or
-        # filled from a repeated stream).
-        blocks = keep[:-7].view(-1, _block.KEEP_MASK_BLOCK).float().mean(1)
-        assert (blocks - 0.07).abs().max() < 0.02
-        # Writes into a strided view; p = 0 keeps all, p ~ 1 drops all.
-        out = torch.zeros(64, 6, dtype=torch.bool)
-        _block.keep_mask(None, 0.0, out=out[:, ::2])
-        assert out[:, ::2].all() and not out[:, 1::2].any()
-        assert not _block.keep_mask((1000, ), 1 - 2**-40).any()
-    finally:
-        torch.set_num_threads(old)
-
-
-def test_keep_threshold_is_p_in_32_bits():
-    from lamp_geometric.nn.conv._block import _keep_threshold
-    assert _keep_threshold(0.0) == -2**31  # every int32 is kept
-    assert _keep_threshold(0.5) == 0
-    # Dropped: the integers below the threshold, round(p * 2^32) of them.
-    assert _keep_threshold(0.1) + 2**31 == round(0.1 * 2**32)
-    assert _keep_threshold(1.0) == 2**31

@@ -26,7 +26,7 @@ from torch import Tensor
 
 from torch_geometric.utils import scatter, softmax
 
-from lamp_geometric.nn.conv._block import as_factor, keep_mask
+from lamp_geometric.nn.dropout import as_factor, keep_mask
 
 #: Elements of one gathered :obj:`[chunk, H, D]` buffer (4 MiB in float32).
 CHUNK_ELEMENTS: int = 2**20

@@ -5,12 +5,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from lamp_geometric.nn.conv._block import (
-    LaMPBlockMixin,
-    as_factor,
-    dropout,
-    keep_mask,
-)
+from lamp_geometric.nn.conv._block import LaMPBlockMixin
+from lamp_geometric.nn.dropout import as_factor, dropout, keep_mask
 
 #: With attention dropout (training), the attention weights
 #: :obj:`[B, H, L, S]` are computed in chunks of at most this many bytes

@@ -1,0 +1,121 @@
+import pytest
+import torch
+
+from lamp_geometric.nn import Dropout
+from lamp_geometric.nn.dropout import (
+    KEEP_MASK_BLOCK,
+    KEEP_MASK_PARALLEL,
+    _keep_threshold,
+    as_factor,
+    dropout,
+    keep_mask,
+)
+
+
+def test_dropout_helper():
+    x = torch.ones(200, 300)
+    assert dropout(x, 0.3, False) is x
+    assert dropout(x, 0.0, True) is x
+    torch.manual_seed(0)
+    y = dropout(x, 0.3, True)
+    kept = y != 0
+    assert abs(kept.float().mean().item() - 0.7) < 0.01
+    assert torch.allclose(y[kept], torch.full_like(y[kept], 1 / 0.7))
+    assert (y.mean() - 1).abs() < 0.02
+
+
+@pytest.mark.parametrize('threads', [1, 2])
+def test_keep_mask_rate_and_reproducibility(threads):
+    old = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        n = 3 * KEEP_MASK_PARALLEL + 7  # several blocks, odd tail
+        for p in (0.1, 0.5, 0.93):
+            torch.manual_seed(1)
+            keep = keep_mask((n, ), p)
+            sd = (p * (1 - p) / n)**0.5
+            assert abs(keep.float().mean().item() - (1 - p)) < 6 * sd
+            torch.manual_seed(1)
+            assert torch.equal(keep_mask((n, ), p), keep)
+        # Every whole block keeps its share (no block left unfilled or
+        # filled from a repeated stream).
+        blocks = keep[:-7].view(-1, KEEP_MASK_BLOCK).float().mean(1)
+        assert (blocks - 0.07).abs().max() < 0.02
+        # Writes into a strided view; p = 0 keeps all, p ~ 1 drops all.
+        out = torch.zeros(64, 6, dtype=torch.bool)
+        keep_mask(None, 0.0, out=out[:, ::2])
+        assert out[:, ::2].all() and not out[:, 1::2].any()
+        assert not keep_mask((1000, ), 1 - 2**-40).any()
+    finally:
+        torch.set_num_threads(old)
+
+
+def test_keep_threshold_is_p_in_32_bits():
+    assert _keep_threshold(0.0) == -2**31  # every int32 is kept
+    assert _keep_threshold(0.5) == 0
+    # Dropped: the integers below the threshold, round(p * 2^32) of them.
+    assert _keep_threshold(0.1) + 2**31 == round(0.1 * 2**32)
+    assert _keep_threshold(1.0) == 2**31
+
+
+def test_as_factor_is_the_mask_as_bytes():
+    keep = torch.tensor([True, False, True])
+    factor = as_factor(keep)
+    assert factor.dtype == torch.uint8
+    assert factor.data_ptr() == keep.data_ptr()
+    x = torch.tensor([1.5, 2.0, -3.0], dtype=torch.bfloat16)
+    assert (x * factor).dtype == torch.bfloat16
+    assert torch.equal(x * factor, x * keep)
+    mask = torch.tensor([1.0, 0.0])
+    assert as_factor(mask) is mask
+
+
+def test_dropout_module():
+    layer = Dropout(0.25)
+    assert str(layer) == 'Dropout(p=0.25)'
+    x = torch.randn(64, 512, requires_grad=True)
+    torch.manual_seed(0)
+    y = layer(x)
+    kept = y != 0
+    # The semantics of torch.nn.Dropout: zero or scaled by 1 / (1 - p) ...
+    assert torch.allclose(y[kept], x[kept] / 0.75)
+    assert abs(kept.float().mean().item() - 0.75) < 0.01
+    # ... and the gradient is the same mask and scale.
+    y.backward(torch.ones_like(y))
+    assert torch.allclose(x.grad, kept.float() / 0.75)
+    # The same seed gives the same mask.
+    torch.manual_seed(0)
+    assert torch.equal(layer(x), y)
+    # The dtype stays (bfloat16 under autocast); eval is the identity.
+    xb = x.detach().bfloat16()
+    assert layer(xb).dtype == torch.bfloat16
+    layer.eval()
+    assert layer(x) is x
+    layer.train()
+    assert (Dropout(1.0)(x) == 0).all()
+    assert Dropout(0.0)(x) is x
+
+
+@pytest.mark.parametrize('p', [-0.1, 1.5])
+def test_dropout_module_rejects_p(p):
+    with pytest.raises(ValueError, match='between 0 and 1'):
+        Dropout(p)
+
+
+def test_gin_encoder_uses_the_fast_dropout(monkeypatch):
+    from lamp_geometric.nn import GINEncoder
+    from lamp_geometric.nn import encoders
+    calls = []
+
+    def spy(x, p, training):
+        calls.append((p, training))
+        return dropout(x, p, training)
+
+    monkeypatch.setattr(encoders, 'dropout', spy)
+    from torch_geometric.utils import from_smiles
+    from torch_geometric.data import Batch
+    batch = Batch.from_data_list([from_smiles('CCO'), from_smiles('c1ccccc1')])
+    enc = GINEncoder(16, num_layers=2, dropout=0.3)
+    out = enc(batch)
+    assert out.shape == (batch.num_nodes, 16)
+    assert calls == [(0.3, True), (0.3, True)]
