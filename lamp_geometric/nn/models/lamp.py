@@ -278,8 +278,20 @@ class LaMP(torch.nn.Module):
         return self.readout_untied
 
     def readout(self, u: Tensor) -> Tensor:
-        r"""Eq. 14 before the sigmoid: :obj:`[B, L, d]` -> :obj:`[B, L]`."""
-        return (u * self.readout_weight).sum(dim=-1)
+        r"""Eq. 14 before the sigmoid: :obj:`[B, L, d]` -> :obj:`[B, L]`.
+
+        Label states in a 16-bit float type (autocast) meet the readout
+        matrix cast to their type, as in a :class:`~torch.nn.Linear` under
+        autocast: the logits then have that type (the sum accumulates in
+        float32).  A product of mixed types would take PyTorch's slow
+        conversion path and a float32 :obj:`[B, L, d]` temporary, forward
+        and backward (at :math:`L = 983` most of a bfloat16 training step's
+        element-wise time)."""
+        w = self.readout_weight
+        if (u.dtype in (torch.bfloat16, torch.float16)
+                and w.dtype == torch.float32):
+            w = w.to(u.dtype)
+        return (u * w).sum(dim=-1)
 
     def forward(self, data: Batch,
                 return_attention: bool = False) -> LaMPOutput:

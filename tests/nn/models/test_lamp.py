@@ -97,6 +97,25 @@ def test_lamp_tied_weights():
     assert torch.all(untied.forward_features(z, batch).logits == 0)
 
 
+def test_lamp_readout_of_bfloat16_states():
+    # Label states in bfloat16 (autocast) meet W^y cast to bfloat16: logits
+    # in bfloat16, the gradient of W^y in float32 (its parameter's type).
+    model = make_model('fc')
+    u = torch.randn(3, L, D).bfloat16().requires_grad_()
+    logits = model.readout(u)
+    assert logits.dtype == torch.bfloat16
+    w = model.label_emb.weight
+    assert torch.equal(logits, (u * w.bfloat16()).sum(dim=-1))
+    ref = (u.detach().float() * w).sum(dim=-1)
+    assert torch.allclose(logits.float(), ref, atol=0.05, rtol=0.02)
+    logits.sum().backward()
+    assert w.grad.dtype == torch.float32
+    assert torch.allclose(w.grad, u.detach().float().sum(0), atol=0.05,
+                          rtol=0.02)
+    # float64 states keep float64 (no cast down).
+    assert model.readout(u.detach().double()).dtype == torch.float64
+
+
 @pytest.mark.parametrize('path', ['sparse', 'dense'])
 def test_lamp_output(path):
     model = make_model('pr', path=path)
