@@ -219,8 +219,9 @@ def test_dense_shared_destinations():
 @pytest.mark.parametrize('mask_kind', [None, 'shared', 'batched'])
 @pytest.mark.parametrize('budget_rows', [None, 2])
 @pytest.mark.parametrize('shared_q', [False, True])
+@pytest.mark.parametrize('saved', ['mask', 'weights'])
 def test_dense_chunked_attention_with_dropout(mask_kind, budget_rows,
-                                              shared_q, monkeypatch):
+                                              shared_q, saved, monkeypatch):
     torch.manual_seed(0)
     B, H, L, S, D = 3, 2, 9, 7, 4
     q0 = torch.randn(1 if shared_q else B, H, L, D, requires_grad=True)
@@ -235,6 +236,9 @@ def test_dense_chunked_attention_with_dropout(mask_kind, budget_rows,
     budget = (2 * H * L * S * 4 if budget_rows is None else
               budget_rows * H * S * 4)
     monkeypatch.setattr(dense_lamp_conv, 'ATTENTION_CHUNK_BYTES', budget)
+    # The backward pass from the saved mask or the saved weights:
+    monkeypatch.setattr(dense_lamp_conv, 'SAVED_WEIGHTS_MAX_ITEMSIZE',
+                        4 if saved == 'weights' else 2)
     chunks = dense_lamp_conv.attention_chunks(B, H, L, S)
     assert len(chunks) > 1
     torch.manual_seed(3)
@@ -267,6 +271,31 @@ def test_dense_chunked_attention_with_dropout(mask_kind, budget_rows,
     with torch.no_grad():
         out_ng = dense_lamp_conv.attention(q, k, v, mask, 0.3)
     assert torch.allclose(out_ng, out, atol=1e-6)
+
+
+def test_dense_attention_dropout_bfloat16_saves_weights(monkeypatch):
+    # In bfloat16 the backward pass uses the saved weights (no recomputed
+    # softmax); it agrees with the one from the saved mask up to bfloat16
+    # rounding, and the forward pass is the same.
+    torch.manual_seed(0)
+    B, H, L, S, D = 2, 2, 6, 5, 8
+    q, k, v = (torch.randn(B, H, n, D).bfloat16().requires_grad_()
+               for n in (L, S, S))
+    mask = torch.rand(1, 1, L, S) < 0.7
+    mask[..., 0] = True
+    w = torch.randn(B, H, L, D).bfloat16()
+    results = []
+    for itemsize in (2, 1):  # weights, then mask
+        monkeypatch.setattr(dense_lamp_conv, 'SAVED_WEIGHTS_MAX_ITEMSIZE',
+                            itemsize)
+        torch.manual_seed(4)
+        out = dense_lamp_conv.attention(q, k, v, mask, 0.4)
+        results.append([out] + list(
+            torch.autograd.grad((out * w).float().sum(), (q, k, v))))
+    for a, b in zip(*results):
+        assert a.dtype == torch.bfloat16
+        assert torch.allclose(a.float(), b.float(), atol=2e-2, rtol=2e-2)
+    assert torch.equal(results[0][0], results[1][0])
 
 
 @pytest.mark.parametrize('with_mask', [False, True])
