@@ -12,7 +12,8 @@ from lamp_geometric.nn.dropout import as_factor, dropout, keep_mask
 #: :obj:`[B, H, L, S]` are computed in chunks of at most this many bytes
 #: (counted as float32): whole samples at a time, or blocks of destination
 #: rows of one sample when a sample alone is larger.  Memory then stays
-#: :math:`O(\text{chunk})` plus a boolean dropout mask, instead of several
+#: :math:`O(\text{chunk})` plus a boolean dropout mask (16-bit inputs: the
+#: weights, see :obj:`SAVED_WEIGHTS_MAX_ITEMSIZE`), instead of several
 #: :obj:`[B, H, L, S]` tensors.
 ATTENTION_CHUNK_BYTES: int = 32 * 2**20
 
