@@ -8,7 +8,8 @@ r"""The fast paths give the outputs of the plain paths.
   calls; destination features shared by all samples (``[1, L, C]``) against
   the same features expanded to ``[B, L, C]``.
 * DenseLaMPConv's chunked attention with dropout against unchunked attention
-  with the same random masks.
+  with the same random masks; its factored attention over few sources
+  (``FACTORED_MAX_COST``) against the plain one, and where it is taken.
 * LaMP: the first step's shared label projection against the expanded one;
   the sparse path never builds the ``[L, L]`` adjacency.
 * bfloat16 autocast against float32, within the documented tolerance:
@@ -338,6 +339,16 @@ def features(B=3, S=4, d=16, seed=1):
     return z, batch
 
 
+def stage_grads(model, z, batch, w):
+    r"""Logits, feature gradient and parameter gradients of the sum of
+    every stage's logits weighted by :obj:`w [B, L]`."""
+    model.zero_grad(set_to_none=True)
+    zz = z.clone().requires_grad_()
+    out = model.forward_features(zz, batch, w.size(0))
+    sum((s * w).sum() for s in out.stage_logits).backward()
+    return [out.logits, zz.grad] + [p.grad for p in model.parameters()]
+
+
 @pytest.mark.parametrize('path', ['dense', 'sparse'])
 def test_lamp_shared_first_step_equals_expanded(path):
     model = make_lamp(path).eval()
@@ -345,11 +356,7 @@ def test_lamp_shared_first_step_equals_expanded(path):
     w = torch.randn(3, 6)
 
     def run():
-        model.zero_grad(set_to_none=True)
-        zz = z.clone().requires_grad_()
-        out = model.forward_features(zz, batch, 3)
-        sum((s * w).sum() for s in out.stage_logits).backward()
-        return [out.logits, zz.grad] + [p.grad for p in model.parameters()]
+        return stage_grads(model, z, batch, w)
 
     fast = run()
     first = model.xy_convs[0]
@@ -537,3 +544,208 @@ def test_ragged_path_of_homogeneous_attention(monkeypatch):
                                            trim_queries=True)
     assert out.shape == (B, 2, S, 4)
     assert (out.transpose(1, 2)[~mask] == 0).all()
+
+
+FACTORED_CASES = [(shared, bias, x_dst_channels, masks)
+                  for shared in (False, True) for bias in (False, True)
+                  for x_dst_channels in (8, 6)  # 6: with `lin_skip`
+                  for masks in ('none', 'mask', 'adj', 'batched')]
+
+
+@pytest.mark.parametrize('shared,bias,x_dst_channels,masks', FACTORED_CASES)
+def test_factored_attention_equals_plain(monkeypatch, shared, bias,
+                                         x_dst_channels, masks):
+    gen = torch.Generator().manual_seed(5)
+    B, S, L = 3, 4, 7
+    conv = DenseLaMPConv((6, x_dst_channels), 8, heads=2, bias=bias)
+    conv = conv.double().eval()
+    x_src = torch.randn(B, S, 6, generator=gen, dtype=torch.double)
+    x_dst = torch.randn(1 if shared else B, L, x_dst_channels, generator=gen,
+                        dtype=torch.double)
+    w = torch.randn(B, L, 8, generator=gen, dtype=torch.double)
+    mask = adj = None
+    if masks != 'none':  # sample 1 has no feature node
+        mask = torch.arange(S).view(1, S) < torch.tensor([4, 0, 2]).view(B, 1)
+    if masks == 'adj':
+        adj = torch.rand(L, S, generator=gen) < 0.5
+        adj[1] = False  # label 1 never receives a message
+    if masks == 'batched':
+        adj = torch.rand(B, L, S, generator=gen) < 0.5
+
+    def run(cost):
+        monkeypatch.setattr(dense_lamp_conv, 'FACTORED_MAX_COST', cost)
+        conv.zero_grad(set_to_none=True)
+        xs, xd = x_src.clone().requires_grad_(), x_dst.clone().requires_grad_()
+        out = conv((xs, xd), adj=adj, mask=mask)
+        (out * w).sum().backward()
+        return [out, xs.grad, xd.grad] + [p.grad for p in conv.parameters()]
+
+    factored, plain = run(float('inf')), run(0.0)
+    assert factored[0].shape == (B, L, 8)
+    assert len(factored) == len(plain)
+    for a, b in zip(factored, plain):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert torch.isfinite(a).all()
+            assert torch.allclose(a, b, atol=1e-10)
+
+
+def test_dense_conv_takes_the_factored_path_only_when_it_pays(monkeypatch):
+    torch.manual_seed(0)
+    calls = []
+    real = dense_lamp_conv.factored_message
+
+    def spy(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dense_lamp_conv, 'factored_message', spy)
+    conv = DenseLaMPConv(64, 64, heads=4).eval()
+    few = (torch.randn(2, 3, 64), torch.randn(2, 200, 64))  # S << L, d
+    many = (torch.randn(2, 200, 64), torch.randn(2, 30, 64))
+    plain, factored = dense_lamp_conv.factored_costs(200, 3, 64, 64, 64, 4,
+                                                     False)
+    assert factored < dense_lamp_conv.FACTORED_MAX_COST * plain
+    conv(few)
+    assert len(calls) == 1
+    plain, factored = dense_lamp_conv.factored_costs(30, 200, 64, 64, 64, 4,
+                                                     False)
+    assert factored > plain
+    conv(many)
+    conv(few, return_attention_weights=True)  # needs the [L, S] weights
+    conv(torch.randn(2, 5, 64))  # homogeneous
+    assert len(calls) == 1
+    monkeypatch.setattr(dense_lamp_conv, 'FACTORED_MAX_COST', 0.0)
+    conv(few)
+    assert len(calls) == 1
+    # The plain cost counts the real sources of a padded batch: 3 real
+    # sources padded to 40 are cheaper on the (ragged) plain path.
+    monkeypatch.setattr(dense_lamp_conv, 'FACTORED_MAX_COST', 0.8)
+    mask = torch.zeros(2, 40, dtype=torch.bool)
+    mask[:, :3] = True
+    conv((torch.randn(2, 40, 64), few[1]), mask=mask)
+    assert len(calls) == 1
+
+
+def test_factored_attention_dropout_and_bfloat16(monkeypatch):
+    torch.manual_seed(0)
+    conv = DenseLaMPConv(32, 32, heads=4, dropout=0.3)
+    x_src = torch.randn(4, 3, 32, requires_grad=True)
+    x_dst = torch.randn(4, 50, 32, requires_grad=True)
+    monkeypatch.setattr(dense_lamp_conv, 'FACTORED_MAX_COST', float('inf'))
+    torch.manual_seed(1)
+    out1 = conv((x_src, x_dst))
+    torch.manual_seed(1)
+    out2 = conv((x_src, x_dst))
+    assert torch.equal(out1, out2)  # reproducible under the seed
+    assert not torch.allclose(out1, conv((x_src, x_dst)))
+    out1.sum().backward()
+    assert torch.isfinite(x_src.grad).all() and torch.isfinite(
+        x_dst.grad).all()
+    # Attention dropout keeps the expectation of the message.
+    p = conv.lin_out.weight
+    with torch.no_grad():
+        msgs = [dense_lamp_conv.factored_message(
+            conv.lin_query.weight, None, p, x_dst[:1],
+            x_src[:1].view(1, 3, 4, 8), x_src[:1].view(1, 3, 4, 8), None,
+            0.3) for _ in range(1600)]
+        exact = dense_lamp_conv.factored_message(
+            conv.lin_query.weight, None, p, x_dst[:1],
+            x_src[:1].view(1, 3, 4, 8), x_src[:1].view(1, 3, 4, 8), None,
+            0.0)
+    mean = torch.stack(msgs).mean(0)
+    assert (mean - exact).abs().max() < 0.1 * exact.abs().max()
+    # bfloat16 autocast: within tolerance of float32, float32 softmax.
+    conv.eval()
+    ref = conv((x_src, x_dst))
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = conv((x_src, x_dst))
+    assert out.dtype in (torch.float32, torch.bfloat16)
+    err = (out.float() - ref).abs()
+    assert bool((err <= BF16_LOGIT_ATOL + BF16_LOGIT_RTOL * ref.abs()).all())
+
+
+def test_lamp_with_many_labels_takes_the_factored_path(monkeypatch):
+    # Many labels over few features: the feature-to-label stages of both
+    # steps are factored, and the model's output is the plain one.
+    torch.manual_seed(0)
+    model = LaMP(60, 32, steps=2, heads=4, label_graph='fc').eval()
+    z, batch = features(B=3, S=2, d=32)
+    calls = []
+    real = dense_lamp_conv.factored_message
+
+    def spy(*args, **kwargs):
+        calls.append(args[3].size(0))  # 1: the shared first step
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dense_lamp_conv, 'factored_message', spy)
+    w = torch.randn(3, 60)
+
+    def run():
+        return stage_grads(model, z, batch, w)
+
+    factored = run()
+    assert calls == [1, 3]
+    monkeypatch.setattr(dense_lamp_conv, 'FACTORED_MAX_COST', 0.0)
+    plain = run()
+    assert calls == [1, 3]
+    for a, b in zip(factored, plain):
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert torch.allclose(a, b, atol=1e-5)
+
+
+@pytest.mark.parametrize('shared', [False, True])
+def test_factored_attention_per_ragged_group(monkeypatch, shared):
+    # Documents of very different lengths: the factored message is computed
+    # per group of similar size, on trimmed sources, with the padded
+    # plain path's outputs and gradients.
+    gen = torch.Generator().manual_seed(2)
+    B, S, L = 6, 12, 80
+    lengths = torch.tensor([0, 1, 2, 9, 12, 3])  # fill 27 / 72
+    mask = torch.arange(S).view(1, S) < lengths.view(B, 1)
+    conv = DenseLaMPConv(32, 32, heads=4).double().eval()
+    x_src = torch.randn(B, S, 32, generator=gen, dtype=torch.double)
+    x_dst = torch.randn(1 if shared else B, L, 32, generator=gen,
+                        dtype=torch.double)
+    w = torch.randn(B, L, 32, generator=gen, dtype=torch.double)
+    calls = []
+    real = DenseLaMPConv._factored_groups
+
+    def spy(self, *args, **kwargs):
+        calls.append(len(args[-2]))  # the number of groups
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(DenseLaMPConv, '_factored_groups', spy)
+    monkeypatch.setattr(dense_lamp_conv, 'RAGGED_MIN_WEIGHTS', 0)
+
+    def run(cost):
+        monkeypatch.setattr(dense_lamp_conv, 'FACTORED_MAX_COST', cost)
+        conv.zero_grad(set_to_none=True)
+        xs, xd = x_src.clone().requires_grad_(), x_dst.clone().requires_grad_()
+        out = conv((xs, xd), mask=mask)
+        (out * w).sum().backward()
+        return [out, xs.grad, xd.grad] + [p.grad for p in conv.parameters()]
+
+    factored = run(float('inf'))
+    assert len(calls) == 1 and calls[0] > 1
+    monkeypatch.setattr(dense_lamp_conv, 'RAGGED_MAX_FILL', 0.0)
+    plain = run(0.0)
+    assert len(calls) == 1
+    for a, b in zip(factored, plain):
+        assert torch.isfinite(a).all()
+        assert torch.allclose(a, b, atol=1e-10)
+    assert torch.all(factored[1][~mask] == 0)  # padding: no gradient
+    # Under the default threshold the groups' mean size decides: factored
+    # through its groups, though not on the padded sources.
+    monkeypatch.setattr(dense_lamp_conv, 'FACTORED_MAX_COST', 0.8)
+    monkeypatch.setattr(dense_lamp_conv, 'RAGGED_MAX_FILL', 0.5)
+    groups = dense_lamp_conv.ragged_groups(lengths)
+    mean_size = sum(i.numel() * n for i, n in groups) / B
+    args = (32, 32, 32, 4, shared)
+    plain_cost = dense_lamp_conv.factored_costs(L, 27 / B, *args)[0]
+    assert dense_lamp_conv.factored_costs(L, mean_size, *args)[1] <= \
+        0.8 * plain_cost
+    assert dense_lamp_conv.factored_costs(L, S, *args)[1] > 0.8 * plain_cost
+    conv((x_src, x_dst), mask=mask)
+    assert len(calls) == 2

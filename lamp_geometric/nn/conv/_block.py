@@ -102,9 +102,10 @@ class LaMPBlockMixin:
         self.lin2.reset_parameters()
         self.norm2.reset_parameters()
 
-    def _project(self, x_src: Tensor, x_dst: Tensor,
-                 shared: bool) -> Tuple[Tensor, Tensor, Tensor]:
-        r"""Query of the destinations, key and value of the sources.
+    def _project(self, x_src: Tensor, x_dst: Tensor, shared: bool,
+                 keys_only: bool = False) -> Tuple[Tensor, ...]:
+        r"""Query of the destinations, key and value of the sources (with
+        :obj:`keys_only`: key and value only).
 
         The key and value projections read the same input, so they run as one
         matrix product with the two weights stacked; when :obj:`shared` (the
@@ -114,7 +115,10 @@ class LaMPBlockMixin:
         lin_q, lin_k, lin_v = self.lin_query, self.lin_key, self.lin_value
         if (isinstance(lin_q.weight, UninitializedParameter)
                 or isinstance(lin_k.weight, UninitializedParameter)):
+            if keys_only:
+                return lin_k(x_src), lin_v(x_src)
             return lin_q(x_dst), lin_k(x_src), lin_v(x_src)
+        shared = shared and not keys_only
         lins = [lin_q, lin_k, lin_v] if shared else [lin_k, lin_v]
         weight = torch.cat([lin.weight for lin in lins], dim=0)
         bias: Optional[Tensor] = None
@@ -125,9 +129,12 @@ class LaMPBlockMixin:
             q, k, v = out.chunk(3, dim=-1)
             return q, k, v
         k, v = out.chunk(2, dim=-1)
+        if keys_only:
+            return k, v
         return lin_q(x_dst), k, v
 
-    def _update(self, msg: Tensor, x_dst: Tensor) -> Tensor:
+    def _update(self, msg: Tensor, x_dst: Tensor,
+                projected: bool = False) -> Tensor:
         r"""Eq. 18 then Eq. 8-9, with a LayerNorm after each residual sum.
 
         Args:
@@ -135,10 +142,14 @@ class LaMPBlockMixin:
                 heads concatenated, :math:`[*, \text{out\_channels}]`.
             x_dst (torch.Tensor): The destination node features
                 :math:`\mathbf{v}_i`.
+            projected (bool, optional): :obj:`msg` is already multiplied by
+                :math:`\mathbf{W}^c`. (default: :obj:`False`)
         """
         training = self.training  # type: ignore[attr-defined]
         res = x_dst if self.lin_skip is None else self.lin_skip(x_dst)
-        msg = dropout(self.lin_out(msg), self.dropout, training)
+        if not projected:
+            msg = self.lin_out(msg)
+        msg = dropout(msg, self.dropout, training)
         m = self.norm1(res + msg)
         # In place: the output of `lin1` is not needed by its backward.
         h = self.lin2(F.relu(self.lin1(m), inplace=True))

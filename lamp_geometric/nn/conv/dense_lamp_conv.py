@@ -4,6 +4,7 @@ from typing import List, Optional, Tuple, Union
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.nn.parameter import UninitializedParameter
 
 from lamp_geometric.nn.conv._block import LaMPBlockMixin
 from lamp_geometric.nn.dropout import as_factor, dropout, keep_mask
@@ -43,6 +44,23 @@ RAGGED_MIN_WEIGHTS: int = 2**20
 #: A group of :func:`ragged_attention` grows while its real sources fill at
 #: least this fraction of its own padded size.
 RAGGED_GROUP_FILL: float = 0.8
+
+
+#: Bipartite attention over few sources (:math:`S` much smaller than the
+#: :math:`L` destinations and than :math:`d`, e.g. the 983 labels of a
+#: Delicious document attending over its 20 words) is computed in factored
+#: form (:func:`factored_message`): the output projection :math:`\mathbf{W}^c`
+#: is applied to the :math:`S` values instead of the :math:`L` messages and,
+#: for destinations that differ between samples, the query projection
+#: :math:`\mathbf{W}^q` to the :math:`S` keys instead of the :math:`L`
+#: destinations.  The same function, at a cost of :math:`O(S d^2 + H L S d)`
+#: per sample instead of :math:`O(L d^2)`.  It is taken when its counted
+#: multiply-adds are at most this fraction of the plain path's
+#: (:func:`factored_costs`): products of inner size :math:`H S` run at a
+#: lower rate than the :math:`d \times d` projections they replace, and
+#: ``benchmarks/layers/factored.py`` finds the factored layer slower from a
+#: counted ratio of about 1.  ``0`` switches it off.
+FACTORED_MAX_COST: float = 0.8
 
 
 def ragged_groups(lengths: Tensor,
@@ -108,6 +126,76 @@ def ragged_attention(q: Tensor, k: Tensor, v: Tensor, lengths: Tensor,
     if bool((perm != torch.arange(B, device=perm.device)).any()):
         out = out[torch.argsort(perm)]
     return out
+
+
+def factored_costs(L: int, S: float, src_channels: int, dst_channels: int,
+                   out_channels: int, heads: int,
+                   shared_dst: bool) -> Tuple[float, float]:
+    r"""Multiply-adds per sample of the plain and of the factored attention
+    message (:func:`factored_message`) of :obj:`L` destinations over
+    :obj:`S` sources, the parts in which they differ.  The key and value
+    projections are common to both and not counted; with
+    :obj:`shared_dst` the query projection is computed once per batch by
+    both and not counted either."""
+    C, H, F_t = out_channels, heads, dst_channels
+    plain = 2 * L * S * C + L * C * C
+    factored = S * C * C + H * L * S * C
+    if shared_dst:
+        factored += L * S * C
+    else:
+        plain += L * F_t * C
+        factored += S * C * F_t + H * L * S * F_t
+    return float(plain), float(factored)
+
+
+def factored_message(q_weight: Tensor, q_bias: Optional[Tensor],
+                     out_weight: Tensor, x_dst: Tensor, k: Tensor, v: Tensor,
+                     attn_mask: Optional[Tensor], dropout_p: float) -> Tensor:
+    r"""The projected attention message :math:`\mathbf{W}^c\,[\ldots\Vert
+    \sum_j \alpha^k_{ij} \mathbf{W}^{v,k} \mathbf{v}_j \Vert\ldots]` of
+    destinations :obj:`x_dst [B or 1, L, F_t]` over keys and values
+    :obj:`k, v [B, S, H, D]`, computed in factored form for few sources
+    (see :obj:`FACTORED_MAX_COST`):
+
+    .. math::
+        \mathbf{m}_i = \sum_{k=1}^{K} \sum_j \alpha^k_{ij}\,
+        \mathbf{W}^{c,k} \mathbf{W}^{v,k} \mathbf{v}_j, \qquad
+        (\mathbf{W}^{q,k} \mathbf{v}_i)^{\top} \mathbf{k}^k_j =
+        \mathbf{v}_i^{\top} \big((\mathbf{W}^{q,k})^{\top}
+        \mathbf{k}^k_j\big),
+
+    where :math:`\mathbf{W}^{c,k}` are the columns of :math:`\mathbf{W}^c`
+    that read head :math:`k`.  The value side :math:`\mathbf{W}^{c,k}
+    \mathbf{W}^{v,k} \mathbf{v}_j` is formed on the :math:`S` sources; the
+    query side on the :math:`S` keys when the destinations differ between
+    samples (a shared :obj:`[1, L, F_t]` is projected once instead).  The
+    softmax runs in float32 on :obj:`[B, L, H, S]` scores, masked by
+    :obj:`attn_mask [B or 1, 1, L or 1, S]`; :obj:`dropout_p` drops
+    attention weights as in :func:`attention`.  Returns :obj:`[B, L, C]`
+    with :obj:`C = out_weight.size(0)`."""
+    B, S, H, D = k.shape
+    L = x_dst.size(1)
+    C = out_weight.size(0)
+    k = k * D**-0.5  # the scale on the (few) keys
+    if x_dst.size(0) == 1:  # destinations shared by all samples
+        q = F.linear(x_dst[0], q_weight, q_bias).view(L, H, D)
+        score = torch.einsum('lhe,bshe->blhs', q, k)
+    else:
+        w_q = q_weight.view(H, D, -1)
+        g = torch.einsum('bshe,hef->bhsf', k, w_q).reshape(B, H * S, -1)
+        score = torch.matmul(x_dst, g.transpose(1, 2)).view(B, L, H, S)
+        if q_bias is not None:
+            score = score + torch.einsum('he,bshe->bhs', q_bias.view(H, D),
+                                         k).unsqueeze(1)
+    if score.dtype.itemsize < 4:  # the softmax in float32 (under autocast)
+        score = score.float()
+    if attn_mask is not None:
+        score = score.masked_fill(~attn_mask.transpose(1, 2), float('-inf'))
+    alpha = torch.softmax(score, dim=-1)
+    alpha = dropout(alpha, dropout_p, dropout_p > 0.0)
+    u = torch.einsum('bshe,che->bhsc', v, out_weight.view(C, H, D))
+    return torch.matmul(alpha.view(B, L, H * S).to(u.dtype),
+                        u.reshape(B, H * S, C))
 
 
 def attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor],
@@ -345,7 +433,10 @@ class DenseLaMPConv(LaMPBlockMixin, torch.nn.Module):
     attention kernel, which is why :class:`~lamp_geometric.nn.LaMP` uses this
     layer for unknown (fully connected) graphs.  A destination row with no
     allowed source receives a zero message (the residual path), never NaN,
-    whatever the attention backend returns for an all-masked row.
+    whatever the attention backend returns for an all-masked row.  Bipartite
+    attention over few sources (many labels, few feature nodes) is computed
+    in factored form (:func:`factored_message`, see
+    :obj:`FACTORED_MAX_COST`), with the same result.
 
     Args:
         in_channels (int or tuple): Size of each input sample, or the sizes of
@@ -430,13 +521,6 @@ class DenseLaMPConv(LaMPBlockMixin, torch.nn.Module):
                              f"or [1, L, F] (got {list(x_dst.shape)})")
         H, D = self.heads, self.out_channels // self.heads
 
-        q, k, v = self._project(x_src, x_dst, homogeneous)
-        q = q.view(x_dst.size(0), L, H, D).transpose(1, 2)
-        k = k.view(B, S, H, D).transpose(1, 2)
-        v = v.view(B, S, H, D).transpose(1, 2)
-        if q.size(0) != B:  # destinations shared by all samples
-            q = q.expand(B, H, L, D)
-
         allowed = self._allowed(adj, mask, B, L, S, x_src.device)
         has_any: Optional[Tensor] = None
         attn_mask: Optional[Tensor] = None
@@ -445,8 +529,38 @@ class DenseLaMPConv(LaMPBlockMixin, torch.nn.Module):
             # Rows without any allowed source attend to everything and are
             # zeroed afterwards: no backend-dependent NaN can leak out.
             attn_mask = (allowed | ~has_any.unsqueeze(-1)).unsqueeze(1)
-
         p = self.dropout if self.training else 0.0
+        ragged = (not return_attention_weights
+                  and self._use_ragged(adj, mask, H, L))
+        groups: Optional[List[Tuple[Tensor, int]]] = None
+        if ragged and not homogeneous:
+            assert mask is not None
+            groups = ragged_groups(mask.sum(dim=1))
+
+        if (not homogeneous and not return_attention_weights
+                and self._use_factored(x_src, x_dst, mask, groups)):
+            k, v = self._project(x_src, x_dst, False, keys_only=True)
+            k, v = k.view(B, S, H, D), v.view(B, S, H, D)
+            if groups is None:
+                out = factored_message(self.lin_query.weight,
+                                       self.lin_query.bias,
+                                       self.lin_out.weight, x_dst, k, v,
+                                       attn_mask, p)
+            else:
+                assert mask is not None
+                out = self._factored_groups(x_dst, k, v, mask.sum(dim=1),
+                                            groups, p)
+            if has_any is not None:
+                out = out * has_any.unsqueeze(-1).to(out.dtype)
+            return self._update(out, x_dst, projected=True)
+
+        q, k, v = self._project(x_src, x_dst, homogeneous)
+        q = q.view(x_dst.size(0), L, H, D).transpose(1, 2)
+        k = k.view(B, S, H, D).transpose(1, 2)
+        v = v.view(B, S, H, D).transpose(1, 2)
+        if q.size(0) != B:  # destinations shared by all samples
+            q = q.expand(B, H, L, D)
+
         alpha: Optional[Tensor] = None
         if return_attention_weights:
             score = (q @ k.transpose(-1, -2)) / math.sqrt(D)
@@ -456,7 +570,7 @@ class DenseLaMPConv(LaMPBlockMixin, torch.nn.Module):
             if has_any is not None:
                 alpha = alpha * has_any.unsqueeze(1).unsqueeze(-1)
             out = dropout(alpha, p, self.training) @ v
-        elif self._use_ragged(adj, mask, H, L):
+        elif ragged:
             assert mask is not None
             out = ragged_attention(q, k, v, mask.sum(dim=1), p,
                                    trim_queries=homogeneous)
@@ -474,6 +588,64 @@ class DenseLaMPConv(LaMPBlockMixin, torch.nn.Module):
         if return_attention_weights:
             assert alpha is not None
             return out, alpha
+        return out
+
+    def _use_factored(self, x_src: Tensor, x_dst: Tensor,
+                      mask: Optional[Tensor],
+                      groups: Optional[List[Tuple[Tensor, int]]]) -> bool:
+        r"""Whether :func:`factored_message` computes this (bipartite)
+        call: when its multiply-adds are at most :obj:`FACTORED_MAX_COST`
+        of the plain path's (:func:`factored_costs`).  The plain path is
+        counted with the mean number of real sources on the CPU (as the
+        ragged path computes it; elsewhere with the padded number, which
+        needs no device synchronisation), the factored one with the padded
+        number or, with :obj:`groups` of :func:`ragged_groups`, the mean
+        size of the groups it is computed on."""
+        if FACTORED_MAX_COST <= 0 or any(
+                isinstance(lin.weight, UninitializedParameter)
+                for lin in (self.lin_query, self.lin_key, self.lin_value)):
+            return False
+        B, S, L = x_src.size(0), x_src.size(1), x_dst.size(1)
+        real = float(S)
+        if mask is not None and mask.device.type == 'cpu':  # no device sync
+            real = float(mask.sum()) / max(B, 1)
+        padded = float(S)
+        if groups is not None:
+            padded = sum(idx.numel() * size for idx, size in groups) / B
+        args = (x_src.size(-1), x_dst.size(-1), self.out_channels,
+                self.heads, x_dst.size(0) == 1)
+        plain, _ = factored_costs(L, real, *args)
+        _, factored = factored_costs(L, padded, *args)
+        return factored <= FACTORED_MAX_COST * plain
+
+    def _factored_groups(self, x_dst: Tensor, k: Tensor, v: Tensor,
+                         lengths: Tensor, groups: List[Tuple[Tensor, int]],
+                         p: float) -> Tensor:
+        r""":func:`factored_message` per group of samples of similar size
+        (:func:`ragged_groups`), each on its sources trimmed to the group's
+        largest sample; samples without sources get a zero message."""
+        B, L, C = k.size(0), x_dst.size(1), self.out_channels
+        parts, order = [], []
+        for idx, size in groups:
+            n = idx.numel()
+            order.append(idx)
+            if size == 0:
+                parts.append(k.new_zeros(n, L, C))
+                continue
+            len_g = lengths[idx]
+            m: Optional[Tensor] = None
+            if bool((len_g < size).any()):
+                m = (torch.arange(size, device=k.device).view(1, size) <
+                     len_g.view(n, 1))
+                m = (m | ~m.any(dim=-1, keepdim=True)).view(n, 1, 1, size)
+            x_g = x_dst if x_dst.size(0) == 1 else x_dst[idx]
+            parts.append(factored_message(
+                self.lin_query.weight, self.lin_query.bias,
+                self.lin_out.weight, x_g, k[idx, :size], v[idx, :size], m, p))
+        out = torch.cat(parts) if len(parts) > 1 else parts[0]
+        perm = torch.cat(order)
+        if bool((perm != torch.arange(B, device=perm.device)).any()):
+            out = out[torch.argsort(perm)]
         return out
 
     @staticmethod
