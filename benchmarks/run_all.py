@@ -18,6 +18,7 @@ SCRIPTS = (
     'layers/layers.py',
     'layers/mask_product.py',
     'layers/keep_mask.py',
+    'layers/factored.py',
     'train_step/train_step.py',
     'train_step/ragged.py',
     'scaling/scaling.py',

@@ -97,7 +97,7 @@ def ragged(payload) -> str:
         C.table([dict(r, encoder=r.get('encoder', 'emb'))
                  for r in payload['rows']],
                 ['dataset', 'encoder', 'd', 'L', 'fill', 'padded_ms',
-                 'auto_ms', 'speedup']), ''])
+                 'ragged_ms', 'auto_ms', 'speedup', 'vs_ragged']), ''])
 
 
 def mask_product(payload) -> str:
@@ -119,6 +119,14 @@ def keep_mask(payload) -> str:
                       keep_mask_table(payload['rows']), ''])
 
 
+def factored(payload) -> str:
+    return '\n'.join([
+        header(payload), '', f"config: {payload['config']}", '',
+        C.table(payload['rows'], ['d', 'L', 'S', 'shared', 'dtype', 'cost',
+                                  'plain_ms', 'factored_ms', 'speedup',
+                                  'auto']), ''])
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--quick', action='store_true')
@@ -136,7 +144,9 @@ def main() -> None:
         for extra, render in (('ragged', ragged),
                               ('mask_product', mask_product),
                               ('keep_mask', keep_mask),
-                              ('results_mmap16m', train_step)):
+                              ('factored', factored),
+                              ('results_mmap16m', train_step),
+                              ('results_rerun', train_step)):
             path = ROOT / folder / (f'{extra}_quick.json' if args.quick
                                     else f'{extra}.json')
             if path.is_file():

@@ -8,7 +8,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = ('layers', 'layers_mask_product', 'layers_keep_mask',
-           'train_step', 'train_step_ragged', 'scaling', 'density')
+           'layers_factored', 'train_step', 'train_step_ragged', 'scaling',
+           'density')
 
 
 def test_benchmarks_quick(tmp_path):
@@ -29,6 +30,9 @@ def test_benchmarks_quick(tmp_path):
     keep = json.loads((tmp_path / 'layers_keep_mask_quick.json').read_text())
     assert all(abs(r['keep_rate'] - (1 - keep['p'])) < 0.02
                for r in keep['rows'])
+    factored = json.loads((tmp_path / 'layers_factored_quick.json')
+                          .read_text())
+    assert {r['auto'] for r in factored['rows']} == {'plain', 'factored'}
     ragged = json.loads((tmp_path / 'train_step_ragged_quick.json')
                         .read_text())
     # Every data set is timed or reported as skipped, with the reason.

@@ -13,8 +13,11 @@ the whole attention) or the "FMP" encoder (2 layers of attention among the
 features of each document, which the ragged path trims on both sides), T=2,
 4 heads, dropout 0.1, one forward+backward+Adam step per batch.  Rows:
 
-  padded   every feature-to-label call on the padded tensors
-  auto     the library's choice (``RAGGED_MAX_FILL``, ``RAGGED_MIN_WEIGHTS``)
+  padded   every feature-to-label call on the padded tensors, unfactored
+  ragged   the ragged path where the library takes it (``RAGGED_MAX_FILL``,
+           ``RAGGED_MIN_WEIGHTS``), unfactored
+  auto     the library's choice: the ragged path, and the factored
+           attention (``FACTORED_MAX_COST``) per group where it pays
 
 ``fill``: real sources / padded sources over the timed batches.  Times:
 median milliseconds per batch over interleaved repeats.  Needs the data
@@ -71,14 +74,17 @@ def build(dataset, input_type: str, d: int, batches: List[Any],
     return run
 
 
-def with_fill(fn, max_fill: float):
+def with_paths(fn, max_fill: float, max_cost: float):
     def run() -> None:
-        old = dense_lamp_conv.RAGGED_MAX_FILL
+        old = (dense_lamp_conv.RAGGED_MAX_FILL,
+               dense_lamp_conv.FACTORED_MAX_COST)
         dense_lamp_conv.RAGGED_MAX_FILL = max_fill
+        dense_lamp_conv.FACTORED_MAX_COST = max_cost
         try:
             fn()
         finally:
-            dense_lamp_conv.RAGGED_MAX_FILL = old
+            (dense_lamp_conv.RAGGED_MAX_FILL,
+             dense_lamp_conv.FACTORED_MAX_COST) = old
     return run
 
 
@@ -120,22 +126,29 @@ def main() -> None:
                 sum(s.numel() * int(s.max()) for s in sizes))
         for enc, d in [(e, w) for e in args.encoders for w in widths]:
             step = build(dataset, DATASETS[name][1], d, batches, enc)
-            fns = {'padded': with_fill(step, 0.0),
-                   'auto': with_fill(step, dense_lamp_conv.RAGGED_MAX_FILL)}
+            fill_max = dense_lamp_conv.RAGGED_MAX_FILL
+            cost_max = dense_lamp_conv.FACTORED_MAX_COST
+            fns = {'padded': with_paths(step, 0.0, 0.0),
+                   'ragged': with_paths(step, fill_max, 0.0),
+                   'auto': with_paths(step, fill_max, cost_max)}
             times = C.time_interleaved(fns, args.runs, args.warmup)
             row = dict(dataset=name, encoder=enc, d=d,
                        L=len(dataset.label_names),
                        batches=len(batches), fill=fill,
                        padded_ms=1e3 * C.median(times['padded']) / n,
+                       ragged_ms=1e3 * C.median(times['ragged']) / n,
                        auto_ms=1e3 * C.median(times['auto']) / n,
                        speedup=C.paired_ratio(times['padded'],
                                               times['auto']),
+                       vs_ragged=C.paired_ratio(times['ragged'],
+                                                times['auto']),
                        times_s=times)
             print(f"{name} {enc} d={d}: padded {row['padded_ms']:.0f} ms, "
+                  f"ragged {row['ragged_ms']:.0f} ms, "
                   f"auto {row['auto_ms']:.0f} ms per batch")
             rows.append(row)
     print(C.table(rows, ['dataset', 'encoder', 'd', 'L', 'fill', 'padded_ms',
-                         'auto_ms', 'speedup']))
+                         'ragged_ms', 'auto_ms', 'speedup', 'vs_ragged']))
     C.write_json(C.out_path(args, __file__, 'ragged'),
                  dict(machine=info, rows=rows, skipped=skipped))
 

@@ -18,8 +18,9 @@ Variants:
   ours-plain       LaMP with this folder's levers switched off (separate
                    q/k/v projections, label embeddings expanded over the
                    batch before the first projection, whole-tensor attention
-                   with dropout, PyTorch's dropout in the encoder and its
-                   default Adam), float32
+                   with dropout, unfactored feature-to-label attention,
+                   PyTorch's dropout in the encoder and its default Adam),
+                   float32
   ours             LaMP, float32, with the library's optimizer
                    (``train.make_optimizer``: Adam, fused kernel)
   ours-amp         the same under bfloat16 autocast
@@ -162,13 +163,16 @@ def build(variant: str, cfg: Dict[str, Any]) -> Tuple[Callable, Callable]:
 
     def with_levers(fn):
         def run():
-            old = dense_lamp_conv.ATTENTION_CHUNK_BYTES
+            old = (dense_lamp_conv.ATTENTION_CHUNK_BYTES,
+                   dense_lamp_conv.FACTORED_MAX_COST)
             if plain:
                 dense_lamp_conv.ATTENTION_CHUNK_BYTES = 2**62
+                dense_lamp_conv.FACTORED_MAX_COST = 0.0
             try:
                 return fn()
             finally:
-                dense_lamp_conv.ATTENTION_CHUNK_BYTES = old
+                (dense_lamp_conv.ATTENTION_CHUNK_BYTES,
+                 dense_lamp_conv.FACTORED_MAX_COST) = old
         return run
 
     @with_levers
