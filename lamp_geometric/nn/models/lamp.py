@@ -14,6 +14,7 @@ from torch_geometric.utils import (
 )
 
 from lamp_geometric.graphs import validate_edge_index
+from lamp_geometric.nn._amp import autocast_dtype
 from lamp_geometric.nn.conv import DenseLaMPConv, LaMPConv
 from lamp_geometric.nn.encoders import encode
 
@@ -360,13 +361,13 @@ class LaMP(torch.nn.Module):
         # Step 1 starts from the label embeddings, the same for every
         # sample: [1, L, d] lets the dense layer project them once.
         u = self.label_emb.weight.unsqueeze(0)
-        device_type = u.device.type
-        if torch.is_autocast_enabled(device_type):
+        amp_dtype = autocast_dtype(u.device.type)
+        if amp_dtype is not None:
             # Under autocast the label states then stay in the low precision
             # dtype (LayerNorm keeps its input dtype); a float32 residual
             # would turn every later state into float32 and cost a cast
             # before every projection.
-            u = u.to(torch.get_autocast_dtype(device_type))
+            u = u.to(amp_dtype)
         xy_graph = self._xy_graph(z, batch, B)
         yy_graph = self._yy_graph(B)
 
