@@ -19,6 +19,8 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
+from lamp_geometric.nn._compat import is_compiling
+
 
 #: :func:`keep_mask` draws its random numbers in blocks of this many
 #: elements (no mask-sized temporary is allocated; PyTorch's grain size, so
@@ -88,7 +90,7 @@ def keep_mask(shape, p: float, device=None,
     if out is None:
         out = torch.empty(shape, dtype=torch.bool, device=device)
     numel = out.numel()
-    if out.device.type != 'cpu' or torch.compiler.is_compiling():
+    if out.device.type != 'cpu' or is_compiling():
         return torch.ge(torch.rand(out.shape, device=out.device), p, out=out)
     flat = out if out.is_contiguous() else torch.empty(
         out.shape, dtype=torch.bool, device=out.device)

@@ -17,6 +17,7 @@ from torch_geometric.typing import (
 from torch_geometric.utils import is_torch_sparse_tensor, softmax
 from torch_geometric.utils.sparse import set_sparse_value
 
+from lamp_geometric.nn._compat import is_compiling
 from lamp_geometric.nn.conv._block import LaMPBlockMixin, dropout
 from lamp_geometric.nn.conv._edge_attention import edge_attention
 
@@ -235,7 +236,7 @@ class LaMPConv(LaMPBlockMixin, MessagePassing):
         if (edge_index.dim() != 2 or edge_index.size(0) != 2
                 or edge_index.dtype != torch.long):
             return False  # `propagate` reports (or converts) it
-        if torch.jit.is_scripting() or torch.compiler.is_compiling():
+        if torch.jit.is_scripting() or is_compiling():
             return False
         if self.explain or self.decomposed_layers > 1 or self.aggr != 'add':
             return False

@@ -14,7 +14,7 @@ from torch_geometric.utils import (
 )
 
 from lamp_geometric.graphs import validate_edge_index
-from lamp_geometric.nn._amp import autocast_dtype
+from lamp_geometric.nn._compat import autocast_dtype
 from lamp_geometric.nn.conv import DenseLaMPConv, LaMPConv
 from lamp_geometric.nn.encoders import encode
 

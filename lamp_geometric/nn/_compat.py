@@ -1,8 +1,18 @@
-r"""The autocast state of a device, for the PyTorch versions the library
-supports (``torch>=2.1``; the device-generic functions came with 2.4)."""
+r"""PyTorch functions the library needs that moved or changed between the
+versions it supports (``torch>=2.1``): the device-generic autocast state
+(2.4) and :func:`torch.compiler.is_compiling` (2.3)."""
 from typing import Optional
 
 import torch
+
+
+def is_compiling() -> bool:
+    r""":func:`torch.compiler.is_compiling`, or its older form."""
+    fn = getattr(torch.compiler, 'is_compiling', None)
+    if fn is None:  # torch < 2.3
+        from torch import _dynamo
+        fn = getattr(_dynamo, 'is_compiling', None)
+    return bool(fn()) if fn is not None else False
 
 
 def autocast_dtype(device_type: str) -> Optional[torch.dtype]:

@@ -1,7 +1,7 @@
 import torch
 
-from lamp_geometric.nn import _amp
-from lamp_geometric.nn._amp import autocast_dtype
+from lamp_geometric.nn import _compat
+from lamp_geometric.nn._compat import autocast_dtype, is_compiling
 
 
 def test_autocast_dtype():
@@ -23,8 +23,9 @@ def test_autocast_dtype_before_device_generic_functions(monkeypatch):
         return enabled('cuda')
 
     def old_api(m):
-        m.setattr(_amp.torch, 'is_autocast_enabled', old_is_autocast_enabled)
-        m.delattr(_amp.torch, 'get_autocast_dtype')
+        m.setattr(_compat.torch, 'is_autocast_enabled',
+                  old_is_autocast_enabled)
+        m.delattr(_compat.torch, 'get_autocast_dtype')
 
     with monkeypatch.context() as m:
         old_api(m)
@@ -35,3 +36,21 @@ def test_autocast_dtype_before_device_generic_functions(monkeypatch):
             assert autocast_dtype('cpu') == torch.bfloat16
             assert autocast_dtype('cuda') is None
             assert autocast_dtype('xpu') is None
+
+
+def test_is_compiling(monkeypatch):
+    assert is_compiling() is False
+    seen = []
+
+    @torch.compile(backend='eager', fullgraph=True)
+    def f(x):
+        seen.append(is_compiling())
+        return x + 1
+
+    f(torch.ones(2))
+    assert seen == [True]
+    # torch < 2.3: no torch.compiler.is_compiling, torch._dynamo's instead.
+    from torch import _dynamo
+    monkeypatch.delattr(torch.compiler, 'is_compiling')
+    monkeypatch.setattr(_dynamo, 'is_compiling', lambda: True)
+    assert is_compiling() is True
