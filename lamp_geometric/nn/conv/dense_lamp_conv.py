@@ -436,7 +436,9 @@ class DenseLaMPConv(LaMPBlockMixin, torch.nn.Module):
     whatever the attention backend returns for an all-masked row.  Bipartite
     attention over few sources (many labels, few feature nodes) is computed
     in factored form (:func:`factored_message`, see
-    :obj:`FACTORED_MAX_COST`), with the same result.
+    :obj:`FACTORED_MAX_COST`), with the same result; that path reads the
+    weights of ``lin_query`` and ``lin_out`` directly, so hooks on those
+    two sub-modules do not run for it.
 
     Args:
         in_channels (int or tuple): Size of each input sample, or the sizes of
