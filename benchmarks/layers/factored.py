@@ -48,7 +48,7 @@ def main() -> None:
         conv = DenseLaMPConv(d, d, heads=H, dropout=0.1).train()
         x_src = torch.randn(B, S, d, requires_grad=True)
         x_dst = torch.randn(1 if shared else B, L, d, requires_grad=True)
-        plain, factored = M.factored_costs(L, S, d, d, d, H, shared)
+        plain, factored = M.factored_costs(L, S, d, d, H, shared)
         for amp in (False, True):
             def run(cost: float, amp: bool = amp):
                 def step():

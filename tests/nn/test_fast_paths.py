@@ -603,12 +603,12 @@ def test_dense_conv_takes_the_factored_path_only_when_it_pays(monkeypatch):
     conv = DenseLaMPConv(64, 64, heads=4).eval()
     few = (torch.randn(2, 3, 64), torch.randn(2, 200, 64))  # S << L, d
     many = (torch.randn(2, 200, 64), torch.randn(2, 30, 64))
-    plain, factored = dense_lamp_conv.factored_costs(200, 3, 64, 64, 64, 4,
+    plain, factored = dense_lamp_conv.factored_costs(200, 3, 64, 64, 4,
                                                      False)
     assert factored < dense_lamp_conv.FACTORED_MAX_COST * plain
     conv(few)
     assert len(calls) == 1
-    plain, factored = dense_lamp_conv.factored_costs(30, 200, 64, 64, 64, 4,
+    plain, factored = dense_lamp_conv.factored_costs(30, 200, 64, 64, 4,
                                                      False)
     assert factored > plain
     conv(many)
@@ -742,7 +742,7 @@ def test_factored_attention_per_ragged_group(monkeypatch, shared):
     monkeypatch.setattr(dense_lamp_conv, 'RAGGED_MAX_FILL', 0.5)
     groups = dense_lamp_conv.ragged_groups(lengths)
     mean_size = sum(i.numel() * n for i, n in groups) / B
-    args = (32, 32, 32, 4, shared)
+    args = (32, 32, 4, shared)
     plain_cost = dense_lamp_conv.factored_costs(L, 27 / B, *args)[0]
     assert dense_lamp_conv.factored_costs(L, mean_size, *args)[1] <= \
         0.8 * plain_cost

@@ -1,5 +1,5 @@
 import math
-from typing import List, Optional, Tuple, Union
+from typing import Callable, List, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -85,52 +85,69 @@ def ragged_groups(lengths: Tensor,
     return [(idx.to(lengths.device), size) for idx, size in groups]
 
 
-def ragged_attention(q: Tensor, k: Tensor, v: Tensor, lengths: Tensor,
-                     dropout_p: float = 0.0,
-                     trim_queries: bool = False) -> Tensor:
-    r"""Attention of :obj:`q [B, H, L, D]` over padded sources
-    :obj:`k, v [B, H, S, D]` of which only the first :obj:`lengths[b]` are
-    real, computed per group of samples of similar size
-    (:func:`ragged_groups`) on sources trimmed to the group's largest size:
-    the same result as :func:`attention` with the padding masked, at the
-    cost of the real sources instead of :obj:`B * S`.  Rows of a sample
-    without sources are zero.  With :obj:`trim_queries` (nodes attending
-    over the nodes of their own sample, :obj:`L == S`), the query rows are
-    trimmed alike and the rows of padding nodes are zero."""
-    B, H, L, D = q.shape
-    shared = q.stride(0) == 0  # one query for all samples (step 1 of LaMP)
-    parts, order = [], []
-    for idx, size in ragged_groups(lengths):
-        n = idx.numel()
-        if size == 0:
-            parts.append(q.new_zeros(n, H, L, v.size(-1)))
-        else:
-            q_g = q[:1].expand(n, H, L, D) if shared else q[idx]
-            if trim_queries:
-                q_g = q_g[:, :, :size]
-            mask = None
-            len_g = lengths[idx]
-            if bool((len_g < size).any()):
-                mask = (torch.arange(size, device=q.device).view(1, size) <
-                        len_g.view(n, 1)).view(n, 1, 1, size)
-            part = attention(q_g, k[idx, :, :size], v[idx, :, :size], mask,
-                             dropout_p)
-            if trim_queries and mask is not None:  # rows of padding nodes
-                part = part * mask.view(n, 1, size, 1).to(part.dtype)
-            if trim_queries and size < L:
-                part = F.pad(part, (0, 0, 0, L - size))
-            parts.append(part)
-        order.append(idx)
+def _in_groups(lengths: Tensor, groups: List[Tuple[Tensor, int]],
+              compute: Callable[[Tensor, int, Optional[Tensor]], Tensor]
+              ) -> Tensor:
+    r"""Runs :obj:`compute(idx, size, mask)` for every group of
+    :func:`ragged_groups` (:obj:`mask [n, size]` marks the real sources of
+    the group's samples, :obj:`None` when all are real) and returns the
+    concatenated results in sample order."""
+    parts = []
+    for idx, size in groups:
+        len_g = lengths[idx]
+        mask = None
+        if size > 0 and bool((len_g < size).any()):
+            mask = (torch.arange(size, device=lengths.device).view(1, size) <
+                    len_g.view(-1, 1))
+        parts.append(compute(idx, size, mask))
     out = torch.cat(parts) if len(parts) > 1 else parts[0]
-    perm = torch.cat(order)
-    if bool((perm != torch.arange(B, device=perm.device)).any()):
+    perm = torch.cat([idx for idx, _ in groups])
+    if bool((perm != torch.arange(perm.numel(), device=perm.device)).any()):
         out = out[torch.argsort(perm)]
     return out
 
 
-def factored_costs(L: int, S: float, src_channels: int, dst_channels: int,
-                   out_channels: int, heads: int,
-                   shared_dst: bool) -> Tuple[float, float]:
+def ragged_attention(q: Tensor, k: Tensor, v: Tensor, lengths: Tensor,
+                     dropout_p: float = 0.0,
+                     trim_queries: bool = False,
+                     groups: Optional[List[Tuple[Tensor, int]]] = None
+                     ) -> Tensor:
+    r"""Attention of :obj:`q [B, H, L, D]` over padded sources
+    :obj:`k, v [B, H, S, D]` of which only the first :obj:`lengths[b]` are
+    real, computed per group of samples of similar size
+    (:func:`ragged_groups`, or :obj:`groups` if given) on sources trimmed to
+    the group's largest size: the same result as :func:`attention` with the
+    padding masked, at the cost of the real sources instead of
+    :obj:`B * S`.  Rows of a sample without sources are zero.  With
+    :obj:`trim_queries` (nodes attending over the nodes of their own sample,
+    :obj:`L == S`), the query rows are trimmed alike and the rows of
+    padding nodes are zero."""
+    B, H, L, D = q.shape
+    shared = q.stride(0) == 0  # one query for all samples (step 1 of LaMP)
+
+    def compute(idx: Tensor, size: int, mask: Optional[Tensor]) -> Tensor:
+        n = idx.numel()
+        if size == 0:
+            return q.new_zeros(n, H, L, v.size(-1))
+        q_g = q[:1].expand(n, H, L, D) if shared else q[idx]
+        if trim_queries:
+            q_g = q_g[:, :, :size]
+        if mask is not None:
+            mask = mask.view(n, 1, 1, size)
+        part = attention(q_g, k[idx, :, :size], v[idx, :, :size], mask,
+                         dropout_p)
+        if trim_queries and mask is not None:  # rows of padding nodes
+            part = part * mask.view(n, 1, size, 1).to(part.dtype)
+        if trim_queries and size < L:
+            part = F.pad(part, (0, 0, 0, L - size))
+        return part
+
+    return _in_groups(lengths, groups if groups is not None else
+                     ragged_groups(lengths), compute)
+
+
+def factored_costs(L: int, S: float, dst_channels: int, out_channels: int,
+                   heads: int, shared_dst: bool) -> Tuple[float, float]:
     r"""Multiply-adds per sample of the plain and of the factored attention
     message (:func:`factored_message`) of :obj:`L` destinations over
     :obj:`S` sources, the parts in which they differ.  The key and value
@@ -532,15 +549,15 @@ class DenseLaMPConv(LaMPBlockMixin, torch.nn.Module):
             # zeroed afterwards: no backend-dependent NaN can leak out.
             attn_mask = (allowed | ~has_any.unsqueeze(-1)).unsqueeze(1)
         p = self.dropout if self.training else 0.0
-        ragged = (not return_attention_weights
-                  and self._use_ragged(adj, mask, H, L))
+        lengths = mask.sum(dim=1) if mask is not None else None
         groups: Optional[List[Tuple[Tensor, int]]] = None
-        if ragged and not homogeneous:
-            assert mask is not None
-            groups = ragged_groups(mask.sum(dim=1))
+        ragged = self._use_ragged(adj, mask, H, L)
+        if ragged and not return_attention_weights:
+            assert lengths is not None
+            groups = ragged_groups(lengths)
 
         if (not homogeneous and not return_attention_weights
-                and self._use_factored(x_src, x_dst, mask, groups)):
+                and self._use_factored(x_src, x_dst, lengths, groups)):
             k, v = self._project(x_src, x_dst, False, keys_only=True)
             k, v = k.view(B, S, H, D), v.view(B, S, H, D)
             if groups is None:
@@ -549,9 +566,8 @@ class DenseLaMPConv(LaMPBlockMixin, torch.nn.Module):
                                        self.lin_out.weight, x_dst, k, v,
                                        attn_mask, p)
             else:
-                assert mask is not None
-                out = self._factored_groups(x_dst, k, v, mask.sum(dim=1),
-                                            groups, p)
+                assert lengths is not None
+                out = self._factored_groups(x_dst, k, v, lengths, groups, p)
             if has_any is not None:
                 out = out * has_any.unsqueeze(-1).to(out.dtype)
             return self._update(out, x_dst, projected=True)
@@ -572,10 +588,10 @@ class DenseLaMPConv(LaMPBlockMixin, torch.nn.Module):
             if has_any is not None:
                 alpha = alpha * has_any.unsqueeze(1).unsqueeze(-1)
             out = dropout(alpha, p, self.training) @ v
-        elif ragged:
-            assert mask is not None
-            out = ragged_attention(q, k, v, mask.sum(dim=1), p,
-                                   trim_queries=homogeneous)
+        elif groups is not None:
+            assert lengths is not None
+            out = ragged_attention(q, k, v, lengths, p,
+                                   trim_queries=homogeneous, groups=groups)
         else:
             out = attention(q, k, v, attn_mask, p)
 
@@ -593,7 +609,7 @@ class DenseLaMPConv(LaMPBlockMixin, torch.nn.Module):
         return out
 
     def _use_factored(self, x_src: Tensor, x_dst: Tensor,
-                      mask: Optional[Tensor],
+                      lengths: Optional[Tensor],
                       groups: Optional[List[Tuple[Tensor, int]]]) -> bool:
         r"""Whether :func:`factored_message` computes this (bipartite)
         call: when its multiply-adds are at most :obj:`FACTORED_MAX_COST`
@@ -609,13 +625,13 @@ class DenseLaMPConv(LaMPBlockMixin, torch.nn.Module):
             return False
         B, S, L = x_src.size(0), x_src.size(1), x_dst.size(1)
         real = float(S)
-        if mask is not None and mask.device.type == 'cpu':  # no device sync
-            real = float(mask.sum()) / max(B, 1)
+        if lengths is not None and lengths.device.type == 'cpu':  # no sync
+            real = float(lengths.sum()) / max(B, 1)
         padded = float(S)
         if groups is not None:
             padded = sum(idx.numel() * size for idx, size in groups) / B
-        args = (x_src.size(-1), x_dst.size(-1), self.out_channels,
-                self.heads, x_dst.size(0) == 1)
+        args = (x_dst.size(-1), self.out_channels, self.heads,
+                x_dst.size(0) == 1)
         plain, _ = factored_costs(L, real, *args)
         _, factored = factored_costs(L, padded, *args)
         return factored <= FACTORED_MAX_COST * plain
@@ -626,29 +642,21 @@ class DenseLaMPConv(LaMPBlockMixin, torch.nn.Module):
         r""":func:`factored_message` per group of samples of similar size
         (:func:`ragged_groups`), each on its sources trimmed to the group's
         largest sample; samples without sources get a zero message."""
-        B, L, C = k.size(0), x_dst.size(1), self.out_channels
-        parts, order = [], []
-        for idx, size in groups:
-            n = idx.numel()
-            order.append(idx)
+        L, C = x_dst.size(1), self.out_channels
+
+        def compute(idx: Tensor, size: int, mask: Optional[Tensor]) -> Tensor:
             if size == 0:
-                parts.append(k.new_zeros(n, L, C))
-                continue
-            len_g = lengths[idx]
-            m: Optional[Tensor] = None
-            if bool((len_g < size).any()):
-                m = (torch.arange(size, device=k.device).view(1, size) <
-                     len_g.view(n, 1))
-                m = (m | ~m.any(dim=-1, keepdim=True)).view(n, 1, 1, size)
+                return k.new_zeros(idx.numel(), L, C)
+            if mask is not None:  # a row without sources attends to all
+                mask = (mask | ~mask.any(dim=-1, keepdim=True))
+                mask = mask.view(idx.numel(), 1, 1, size)
             x_g = x_dst if x_dst.size(0) == 1 else x_dst[idx]
-            parts.append(factored_message(
+            return factored_message(
                 self.lin_query.weight, self.lin_query.bias,
-                self.lin_out.weight, x_g, k[idx, :size], v[idx, :size], m, p))
-        out = torch.cat(parts) if len(parts) > 1 else parts[0]
-        perm = torch.cat(order)
-        if bool((perm != torch.arange(B, device=perm.device)).any()):
-            out = out[torch.argsort(perm)]
-        return out
+                self.lin_out.weight, x_g, k[idx, :size], v[idx, :size], mask,
+                p)
+
+        return _in_groups(lengths, groups, compute)
 
     @staticmethod
     def _use_ragged(adj: Optional[Tensor], mask: Optional[Tensor], H: int,
