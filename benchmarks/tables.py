@@ -96,8 +96,9 @@ def ragged(payload) -> str:
         header(payload), '',
         C.table([dict(r, encoder=r.get('encoder', 'emb'))
                  for r in payload['rows']],
-                ['dataset', 'encoder', 'd', 'L', 'fill', 'padded_ms',
-                 'ragged_ms', 'auto_ms', 'speedup', 'vs_ragged']), ''])
+                ['dataset', 'encoder', 'd', 'L', 'fill', 'factored',
+                 'padded_ms', 'ragged_ms', 'auto_ms', 'speedup',
+                 'vs_ragged']), ''])
 
 
 def mask_product(payload) -> str:

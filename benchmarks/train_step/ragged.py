@@ -19,7 +19,9 @@ features of each document, which the ragged path trims on both sides), T=2,
   auto     the library's choice: the ragged path, and the factored
            attention (``FACTORED_MAX_COST``) per group where it pays
 
-``fill``: real sources / padded sources over the timed batches.  Times:
+``fill``: real sources / padded sources over the timed batches;
+``factored``: how many of the feature-to-label calls of one ``auto`` step
+took the factored path.  Times:
 median milliseconds per batch over interleaved repeats.  Needs the data
 (``--data-dir`` or ``$LAMP_DATA``; a benchmark never downloads): without
 it, or for a data set that cannot be loaded, the JSON says skipped and why.
@@ -72,6 +74,25 @@ def build(dataset, input_type: str, d: int, batches: List[Any],
             crit(out.logits, y, out.intermediate_logits).backward()
             opt.step()
     return run
+
+
+def count_factored(fn) -> str:
+    r"""Runs :obj:`fn` once (untimed) and returns how many of its
+    feature-to-label calls took the factored path, as ``'k/n'``."""
+    taken: List[bool] = []
+    conv_cls = dense_lamp_conv.DenseLaMPConv
+    decide = conv_cls._use_factored
+
+    def spy(self, *args, **kwargs) -> bool:
+        taken.append(decide(self, *args, **kwargs))
+        return taken[-1]
+
+    conv_cls._use_factored = spy
+    try:
+        fn()
+    finally:
+        conv_cls._use_factored = decide
+    return f'{sum(taken)}/{len(taken)}'
 
 
 def with_paths(fn, max_fill: float, max_cost: float):
@@ -135,6 +156,7 @@ def main() -> None:
             row = dict(dataset=name, encoder=enc, d=d,
                        L=len(dataset.label_names),
                        batches=len(batches), fill=fill,
+                       factored=count_factored(fns['auto']),
                        padded_ms=1e3 * C.median(times['padded']) / n,
                        ragged_ms=1e3 * C.median(times['ragged']) / n,
                        auto_ms=1e3 * C.median(times['auto']) / n,
@@ -147,8 +169,9 @@ def main() -> None:
                   f"ragged {row['ragged_ms']:.0f} ms, "
                   f"auto {row['auto_ms']:.0f} ms per batch")
             rows.append(row)
-    print(C.table(rows, ['dataset', 'encoder', 'd', 'L', 'fill', 'padded_ms',
-                         'ragged_ms', 'auto_ms', 'speedup', 'vs_ragged']))
+    print(C.table(rows, ['dataset', 'encoder', 'd', 'L', 'fill', 'factored',
+                         'padded_ms', 'ragged_ms', 'auto_ms', 'speedup',
+                         'vs_ragged']))
     C.write_json(C.out_path(args, __file__, 'ragged'),
                  dict(machine=info, rows=rows, skipped=skipped))
 
