@@ -284,11 +284,15 @@ def run_child(script: str, config: Dict[str, Any],
     return json.loads(lines[-1])
 
 
-def measure_peak(step: Callable[[], Any], steps: int = 2) -> Dict[str, Any]:
+def measure_peak(step: Callable[[], Any], steps: int = 2,
+                 faults: bool = False) -> Dict[str, Any]:
     r"""To be called in a fresh child process after building the model and
     inputs: resets the peak RSS, runs :obj:`step` :obj:`steps` times and
-    returns the growth of the peak RSS over the RSS before the first step,
-    and the time of each step."""
+    returns the growth of the peak RSS over the RSS before the first step
+    and the time of each step.  With :obj:`faults`, then runs one more step
+    and returns its minor page faults and system CPU time: memory that the
+    C allocator handed back to the system and takes again, in a step that
+    keeps nothing new."""
     gc.collect()
     reset = reset_peak_rss()
     before = rss_bytes()
@@ -298,9 +302,16 @@ def measure_peak(step: Callable[[], Any], steps: int = 2) -> Dict[str, Any]:
         step()
         times.append(time.perf_counter() - t)
     peak = max_rss_bytes()
-    return dict(peak_rss_growth_bytes=max(0, peak - before),
-                peak_rss_bytes=peak, rss_before_bytes=before,
-                peak_reset=reset, child_step_seconds=times)
+    res = dict(peak_rss_growth_bytes=max(0, peak - before),
+               peak_rss_bytes=peak, rss_before_bytes=before,
+               peak_reset=reset, child_step_seconds=times)
+    if faults:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        step()
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        res.update(minor_faults_per_step=after.ru_minflt - usage.ru_minflt,
+                   system_seconds_per_step=after.ru_stime - usage.ru_stime)
+    return res
 
 
 def allocated_peak(step: Callable[[], Any]) -> Optional[int]:

@@ -54,7 +54,8 @@ def train_step(payload) -> str:
                                       'speedup_best', 'gflop',
                                       'gflops', 'pct_peak', 'peak_mib',
                                       'mem_vs_ref', 'alloc_mib',
-                                      'alloc_vs_ref']), '']
+                                      'alloc_vs_ref', 'faults_k',
+                                      'sys_ms']), '']
     return '\n'.join(out)
 
 
@@ -147,6 +148,7 @@ def main() -> None:
                               ('keep_mask', keep_mask),
                               ('factored', factored),
                               ('results_mmap16m', train_step),
+                              ('results_jemalloc', train_step),
                               ('results_rerun', train_step)):
             path = ROOT / folder / (f'{extra}_quick.json' if args.quick
                                     else f'{extra}.json')

@@ -46,3 +46,6 @@ def test_benchmarks_quick(tmp_path):
         names = [r['variant'] for r in cfg['rows']]
         assert 'reference' in names and 'ours-amp' in names
         assert all(r['ms'] > 0 for r in cfg['rows'])
+        # The memory measurement also counts a steady step's page faults.
+        assert all(r['faults_k'] is not None and r['faults_k'] >= 0
+                   for r in cfg['rows'] if r['variant'] != 'reference-bf16')

@@ -30,14 +30,16 @@ The reference and ours-plain use ``torch.optim.Adam`` with its defaults.
 
 Times: medians of interleaved repeats in this process; ratios are medians of
 per-repeat ratios.  Peak memory: growth of the peak RSS over two steps in a
-fresh subprocess per variant.  FLOPs: ``torch.utils.flop_counter`` (matrix
+fresh subprocess per variant; the same subprocess then counts the minor
+page faults (``faults_k``, thousands) and the system CPU time (``sys_ms``)
+of a third step.  FLOPs: ``torch.utils.flop_counter`` (matrix
 products and attention, forward and backward) over one step.
 """
 import json
 import sys
 import types
 from pathlib import Path
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -193,7 +195,7 @@ def build(variant: str, cfg: Dict[str, Any]) -> Tuple[Callable, Callable]:
 def child(config: Dict[str, Any]) -> Dict[str, Any]:
     torch.set_num_threads(config['threads'])
     step, _ = build(config['variant'], config['cfg'])
-    res = C.measure_peak(step, steps=2)
+    res = C.measure_peak(step, steps=2, faults=True)
     res['allocated_peak_bytes'] = C.allocated_peak(step)
     return res
 
@@ -265,15 +267,24 @@ def main() -> None:
                 alloc_mib=C.mib(alloc),
                 alloc_vs_ref=(alloc / ref_alloc if alloc and ref_alloc
                               else None),
+                faults_k=_scaled(mem.get(v, {}).get(
+                    'minor_faults_per_step'), 1e-3),
+                sys_ms=_scaled(mem.get(v, {}).get(
+                    'system_seconds_per_step'), 1e3),
                 memory=mem.get(v),
             )
             rows.append(row)
         print(C.table(rows, ['variant', 'ms', 'speedup', 'speedup_best',
                              'gflop', 'gflops',
                              'pct_peak', 'peak_mib', 'mem_vs_ref',
-                             'alloc_mib', 'alloc_vs_ref']))
+                             'alloc_mib', 'alloc_vs_ref', 'faults_k',
+                             'sys_ms']))
         results['configs'][name] = dict(config=cfg, rows=rows)
     C.write_json(C.out_path(args, __file__), results)
+
+
+def _scaled(x: Optional[float], factor: float) -> Optional[float]:
+    return None if x is None else x * factor
 
 
 #: The operators counted as matrix products by :func:`profile`.
