@@ -19,6 +19,7 @@ SCRIPTS = (
     'layers/mask_product.py',
     'layers/keep_mask.py',
     'layers/factored.py',
+    'layers/scatter.py',
     'train_step/train_step.py',
     'train_step/ragged.py',
     'scaling/scaling.py',

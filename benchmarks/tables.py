@@ -129,6 +129,16 @@ def factored(payload) -> str:
                                   'auto']), ''])
 
 
+def scatter(payload) -> str:
+    out = [header(payload), '']
+    if payload.get('skipped'):
+        out += [f"skipped: {payload['skipped']}", '']
+    out += [C.table(payload['rows'], ['op', 'L', 'edges', 'native_ms',
+                                      'scatter_ms', 'speedup',
+                                      'max_diff']), '']
+    return '\n'.join(out)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--quick', action='store_true')
@@ -147,6 +157,7 @@ def main() -> None:
                               ('mask_product', mask_product),
                               ('keep_mask', keep_mask),
                               ('factored', factored),
+                              ('scatter', scatter),
                               ('results_mmap16m', train_step),
                               ('results_jemalloc', train_step),
                               ('results_rerun', train_step)):

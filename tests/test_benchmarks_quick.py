@@ -8,7 +8,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = ('layers', 'layers_mask_product', 'layers_keep_mask',
-           'layers_factored', 'train_step', 'train_step_ragged', 'scaling',
+           'layers_factored', 'layers_scatter', 'train_step',
+           'train_step_ragged', 'scaling',
            'density')
 
 
@@ -33,6 +34,12 @@ def test_benchmarks_quick(tmp_path):
     factored = json.loads((tmp_path / 'layers_factored_quick.json')
                           .read_text())
     assert {r['auto'] for r in factored['rows']} == {'plain', 'factored'}
+    scatter = json.loads((tmp_path / 'layers_scatter_quick.json')
+                         .read_text())
+    # Timed with both reductions, or skipped with the reason.
+    assert all(('skipped' in r) == (r.get('native_ms') is None)
+               for r in scatter['rows'])
+    assert all(r.get('max_diff', 0.0) < 1e-4 for r in scatter['rows'])
     ragged = json.loads((tmp_path / 'train_step_ragged_quick.json')
                         .read_text())
     # Every data set is timed or reported as skipped, with the reason.
