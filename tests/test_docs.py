@@ -20,7 +20,7 @@ def test_docs_build_without_warnings(tmp_path):
     for page in ['index', 'getting_started', 'concepts', 'api',
                  'differences', 'howto/own_csv', 'howto/label_graph',
                  'howto/compose_gnn', 'howto/explain', 'howto/checkpoints',
-                 'howto/distributed']:
+                 'howto/distributed', 'howto/cpu_speed']:
         assert (html / f'{page}.html').is_file(), page
     api = (html / 'api.html').read_text(encoding='utf-8')
     # autodoc imported every module (an import failure is only a warning
