@@ -28,12 +28,14 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'scaling'))
 
 import torch  # noqa: E402
 import torch_geometric.typing  # noqa: E402
 from torch_geometric.utils import segment, softmax  # noqa: E402
 
 import common as C  # noqa: E402
+from scaling import random_prior  # noqa: E402
 
 HEADS = 4
 OPS = ('segment max', 'segment sum', 'softmax', 'LaMP step')
@@ -79,8 +81,6 @@ def primitive_cases(L: int) -> Dict[str, Callable[[], torch.Tensor]]:
 
 def model_case(L: int) -> Callable[[], torch.Tensor]:
     from lamp_geometric.nn import LaMP, LaMPLoss
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / 'scaling'))
-    from scaling import random_prior
     torch.manual_seed(0)
     B, S, d = 8, 20, 64
     model = LaMP(L, d, steps=2, heads=HEADS, dropout=0.1, label_graph='pr',
