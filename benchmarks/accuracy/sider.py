@@ -6,9 +6,15 @@ validation epoch, one threshold per metric tuned on validation) and this
 script writes the mean ± std table to ``results/sider.md`` and the raw runs
 to ``results/sider.json``.
 
+A variant ``graph:encoder:amp`` trains and predicts under bfloat16
+autocast (``--amp``), to compare the fast path's metrics with float32 on
+the same seeds.
+
 Example::
 
     python benchmarks/accuracy/sider.py --seeds 0 1 2 --epochs 30 --hidden 128
+    python benchmarks/accuracy/sider.py --variants el:fmp el:fmp:amp \
+        --out-dir benchmarks/accuracy/results/amp
 """
 import argparse
 import json
@@ -44,7 +50,8 @@ def main(argv=None):
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     p.add_argument('--variants', nargs='+',
                    default=['pr:fmp', 'el:fmp', 'rf'],
-                   help="label-graph:encoder pairs, or 'rf' for the random "
+                   help="label-graph:encoder pairs (with ':amp': under "
+                   "bfloat16 autocast), or 'rf' for the random "
                    "forest on Morgan fingerprints (radius 2, 2048 bits, 500 "
                    "trees; examples/mlc.py --encoder rf)")
     p.add_argument('--epochs', type=int, default=30)
@@ -60,6 +67,12 @@ def main(argv=None):
                    help='only re-render the table from an earlier results '
                    'JSON (no training)')
     args = p.parse_args(argv)
+    for variant in args.variants:
+        parts = variant.split(':')
+        if variant != 'rf' and not (len(parts) == 2 or (
+                len(parts) == 3 and parts[2] == 'amp')):
+            p.error(f"unknown variant '{variant}' (expected "
+                    f"'graph:encoder', 'graph:encoder:amp' or 'rf')")
 
     runs = []
     if args.render:
@@ -80,7 +93,7 @@ def main(argv=None):
                                  test={k: res['test'][k] for k in KEYS},
                                  baselines=res['baselines']))
             continue
-        graph, encoder = variant.split(':')
+        graph, encoder, *amp = variant.split(':')
         for seed in args.seeds:
             cli = ['--epochs', str(args.epochs), '--hidden', str(args.hidden),
                    '--heads', str(args.heads), '--lr', str(args.lr),
@@ -89,6 +102,8 @@ def main(argv=None):
                    '--select', args.select, '--quiet']
             if args.threads:
                 cli += ['--threads', str(args.threads)]
+            if amp == ['amp']:
+                cli.append('--amp')
             print(f'== {variant} seed {seed}', flush=True)
             data = ['--data-dir', args.data_dir] if args.data_dir else []
             res = sider.main(cli + data)
@@ -104,8 +119,9 @@ def main(argv=None):
         if variant == 'rf':
             name = 'random forest, Morgan fingerprints'
         else:
-            graph, encoder = variant.split(':')
-            name = f'{encoder.upper()} + LaMP_{graph} (ours)'
+            graph, encoder, *amp = variant.split(':')
+            name = (f'{encoder.upper()} + LaMP_{graph} (ours' +
+                    (', bf16 autocast)' if amp == ['amp'] else ')'))
         rows[name] = {
             k: mean_std([r['test'][k] for r in sel]) for k in KEYS}
     first = [r for r in runs if r['variant'] == args.variants[0]]
@@ -118,9 +134,15 @@ def main(argv=None):
     table = M.format_table(rows, keys=list(KEYS))
 
     os.makedirs(args.out_dir, exist_ok=True)
-    # Recorded without local directories, so results carry no machine paths.
+    # Recorded without local directories, so results carry no machine paths
+    # (an output directory inside the project is kept, relative to it).
     config = {k: v for k, v in vars(args).items()
               if k not in ('data_dir', 'out_dir', 'render')}
+    root = osp.dirname(osp.dirname(HERE))
+    out_rel = osp.relpath(osp.abspath(args.out_dir), root)
+    if (osp.abspath(args.out_dir) != osp.join(HERE, 'results')
+            and not out_rel.startswith('..')):
+        config['out_dir'] = out_rel
     cmd = 'python benchmarks/accuracy/sider.py ' + ' '.join(
         f'--{k.replace("_", "-")} ' + (' '.join(map(str, v)) if isinstance(
             v, list) else str(v)) for k, v in config.items()
