@@ -31,6 +31,20 @@ from lamp_geometric.nn.conv._edge_attention import EdgeAttention
 BF16_LOGIT_ATOL, BF16_LOGIT_RTOL, BF16_PROB_ATOL = 0.05, 0.02, 0.02
 
 
+def spy_on(monkeypatch, owner, name, record=lambda *args, **kwargs: 1):
+    r"""Replaces :obj:`owner.name` by a wrapper that appends
+    :obj:`record(*args, **kwargs)` to the returned list on every call."""
+    calls = []
+    real = getattr(owner, name)
+
+    def spy(*args, **kwargs):
+        calls.append(record(*args, **kwargs))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, spy)
+    return calls
+
+
 def plain_project(self, x_src, x_dst, shared):
     return self.lin_query(x_dst), self.lin_key(x_src), self.lin_value(x_src)
 
@@ -501,14 +515,7 @@ def test_dense_conv_takes_the_ragged_path_only_when_it_pays(monkeypatch):
     lengths = torch.tensor([1, 12, 2, 0])
     mask = torch.arange(S).view(1, S) < lengths.view(B, 1)  # fill .31
     x_src, x_dst = torch.randn(B, S, 8), torch.randn(1, L, 8)
-    calls = []
-    real = dense_lamp_conv.ragged_attention
-
-    def spy(*args, **kwargs):
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(dense_lamp_conv, 'ragged_attention', spy)
+    calls = spy_on(monkeypatch, dense_lamp_conv, 'ragged_attention')
     padded = conv((x_src, x_dst), mask=mask)
     assert not calls  # B * H * L * S is far below RAGGED_MIN_WEIGHTS
     monkeypatch.setattr(dense_lamp_conv, 'RAGGED_MIN_WEIGHTS', 0)
@@ -592,14 +599,7 @@ def test_factored_attention_equals_plain(monkeypatch, shared, bias,
 
 def test_dense_conv_takes_the_factored_path_only_when_it_pays(monkeypatch):
     torch.manual_seed(0)
-    calls = []
-    real = dense_lamp_conv.factored_message
-
-    def spy(*args, **kwargs):
-        calls.append(1)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(dense_lamp_conv, 'factored_message', spy)
+    calls = spy_on(monkeypatch, dense_lamp_conv, 'factored_message')
     conv = DenseLaMPConv(64, 64, heads=4).eval()
     few = (torch.randn(2, 3, 64), torch.randn(2, 200, 64))  # S << L, d
     many = (torch.randn(2, 200, 64), torch.randn(2, 30, 64))
@@ -671,14 +671,9 @@ def test_lamp_with_many_labels_takes_the_factored_path(monkeypatch):
     torch.manual_seed(0)
     model = LaMP(60, 32, steps=2, heads=4, label_graph='fc').eval()
     z, batch = features(B=3, S=2, d=32)
-    calls = []
-    real = dense_lamp_conv.factored_message
-
-    def spy(*args, **kwargs):
-        calls.append(args[3].size(0))  # 1: the shared first step
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(dense_lamp_conv, 'factored_message', spy)
+    # Records the batch size of x_dst: 1 in the shared first step.
+    calls = spy_on(monkeypatch, dense_lamp_conv, 'factored_message',
+                   lambda *args, **kwargs: args[3].size(0))
     w = torch.randn(3, 60)
 
     def run():
@@ -709,14 +704,9 @@ def test_factored_attention_per_ragged_group(monkeypatch, shared):
     x_dst = torch.randn(1 if shared else B, L, 32, generator=gen,
                         dtype=torch.double)
     w = torch.randn(B, L, 32, generator=gen, dtype=torch.double)
-    calls = []
-    real = DenseLaMPConv._factored_groups
-
-    def spy(self, *args, **kwargs):
-        calls.append(len(args[-2]))  # the number of groups
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(DenseLaMPConv, '_factored_groups', spy)
+    # Records the number of groups (the method's `groups` argument).
+    calls = spy_on(monkeypatch, DenseLaMPConv, '_factored_groups',
+                   lambda *args, **kwargs: len(args[-2]))
     monkeypatch.setattr(dense_lamp_conv, 'RAGGED_MIN_WEIGHTS', 0)
 
     def run(cost):
