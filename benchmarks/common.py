@@ -137,6 +137,23 @@ def time_interleaved(fns: Dict[str, Callable[[], Any]], runs: int,
     return times
 
 
+def with_settings(fn: Callable[..., Any], owner: Any,
+                  **settings: Any) -> Callable[..., Any]:
+    r""":obj:`fn`, run with the attributes :obj:`settings` of :obj:`owner`
+    (a module's switches, e.g. ``FACTORED_MAX_COST=0.0``) set for the
+    duration of each call and restored afterwards."""
+    def run(*args: Any, **kwargs: Any) -> Any:
+        old = {name: getattr(owner, name) for name in settings}
+        for name, value in settings.items():
+            setattr(owner, name, value)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            for name, value in old.items():
+                setattr(owner, name, value)
+    return run
+
+
 def paired_ratio(base: List[float], other: List[float]) -> float:
     r"""Median over repeats of :obj:`base[i] / other[i]` (paired, same
     repeat): how many times faster :obj:`other` is."""

@@ -50,25 +50,19 @@ def main() -> None:
         x_dst = torch.randn(1 if shared else B, L, d, requires_grad=True)
         plain, factored = M.factored_costs(L, S, d, d, H, shared)
         for amp in (False, True):
-            def run(cost: float, amp: bool = amp):
-                def step():
-                    M.FACTORED_MAX_COST = cost
-                    try:
-                        with torch.autocast('cpu', dtype=torch.bfloat16,
-                                            enabled=amp):
-                            out = conv((x_src, x_dst))
-                        out.float().sum().backward()
-                    finally:
-                        M.FACTORED_MAX_COST = default
-                return step
+            def step(amp: bool = amp):
+                with torch.autocast('cpu', dtype=torch.bfloat16,
+                                    enabled=amp):
+                    out = conv((x_src, x_dst))
+                out.float().sum().backward()
+
+            def run(cost: float):
+                return C.with_settings(step, M, FACTORED_MAX_COST=cost)
 
             conv.eval()  # the same output on both paths (no dropout)
             with torch.no_grad():
-                outs = []
-                for cost in (0.0, float('inf')):
-                    M.FACTORED_MAX_COST = cost
-                    outs.append(conv((x_src, x_dst)))
-                M.FACTORED_MAX_COST = default
+                outs = [C.with_settings(conv, M, FACTORED_MAX_COST=cost)(
+                    (x_src, x_dst)) for cost in (0.0, float('inf'))]
                 auto = conv._use_factored(x_src, x_dst, None, None)
             conv.train()
             if not torch.allclose(outs[0], outs[1], atol=1e-4):

@@ -42,14 +42,8 @@ OPS = ('segment max', 'segment sum', 'softmax', 'LaMP step')
 
 
 def _with_scatter(flag: bool, fn: Callable[[], Any]) -> Callable[[], Any]:
-    def run():
-        old = torch_geometric.typing.WITH_TORCH_SCATTER
-        torch_geometric.typing.WITH_TORCH_SCATTER = flag
-        try:
-            return fn()
-        finally:
-            torch_geometric.typing.WITH_TORCH_SCATTER = old
-    return run
+    return C.with_settings(fn, torch_geometric.typing,
+                           WITH_TORCH_SCATTER=flag)
 
 
 def _ptr(L: int, degree: int) -> torch.Tensor:

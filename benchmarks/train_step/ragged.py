@@ -87,26 +87,13 @@ def count_factored(fn) -> str:
         taken.append(decide(self, *args, **kwargs))
         return taken[-1]
 
-    conv_cls._use_factored = spy
-    try:
-        fn()
-    finally:
-        conv_cls._use_factored = decide
+    C.with_settings(fn, conv_cls, _use_factored=spy)()
     return f'{sum(taken)}/{len(taken)}'
 
 
 def with_paths(fn, max_fill: float, max_cost: float):
-    def run() -> None:
-        old = (dense_lamp_conv.RAGGED_MAX_FILL,
-               dense_lamp_conv.FACTORED_MAX_COST)
-        dense_lamp_conv.RAGGED_MAX_FILL = max_fill
-        dense_lamp_conv.FACTORED_MAX_COST = max_cost
-        try:
-            fn()
-        finally:
-            (dense_lamp_conv.RAGGED_MAX_FILL,
-             dense_lamp_conv.FACTORED_MAX_COST) = old
-    return run
+    return C.with_settings(fn, dense_lamp_conv, RAGGED_MAX_FILL=max_fill,
+                           FACTORED_MAX_COST=max_cost)
 
 
 def main() -> None:

@@ -163,33 +163,21 @@ def build(variant: str, cfg: Dict[str, Any]) -> Tuple[Callable, Callable]:
     else:
         opt = make_optimizer(model, 2e-4)
 
-    def with_levers(fn):
-        def run():
-            old = (dense_lamp_conv.ATTENTION_CHUNK_BYTES,
-                   dense_lamp_conv.FACTORED_MAX_COST)
-            if plain:
-                dense_lamp_conv.ATTENTION_CHUNK_BYTES = 2**62
-                dense_lamp_conv.FACTORED_MAX_COST = 0.0
-            try:
-                return fn()
-            finally:
-                (dense_lamp_conv.ATTENTION_CHUNK_BYTES,
-                 dense_lamp_conv.FACTORED_MAX_COST) = old
-        return run
+    levers = (dict(ATTENTION_CHUNK_BYTES=2**62, FACTORED_MAX_COST=0.0)
+              if plain else {})
 
-    @with_levers
     def step():
         opt.zero_grad(set_to_none=True)
         loss = loss_fn()
         loss.backward()
         opt.step()
 
-    @with_levers
     def forward_backward():
         model.zero_grad(set_to_none=True)
         loss_fn().backward()
 
-    return step, forward_backward
+    return (C.with_settings(step, dense_lamp_conv, **levers),
+            C.with_settings(forward_backward, dense_lamp_conv, **levers))
 
 
 def child(config: Dict[str, Any]) -> Dict[str, Any]:
