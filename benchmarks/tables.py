@@ -46,16 +46,18 @@ def layers(payload) -> str:
     return '\n'.join(out)
 
 
+def train_step_table(rows) -> str:
+    return C.table(rows, ['variant', 'ms', 'speedup', 'speedup_best',
+                          'gflop', 'gflops', 'pct_peak', 'peak_mib',
+                          'mem_vs_ref', 'alloc_mib', 'alloc_vs_ref',
+                          'faults_k', 'sys_ms'])
+
+
 def train_step(payload) -> str:
     out = [header(payload), '']
     for name, cfg in payload['configs'].items():
         out += [f"**{name}** {cfg['config']}", '',
-                C.table(cfg['rows'], ['variant', 'ms', 'speedup',
-                                      'speedup_best', 'gflop',
-                                      'gflops', 'pct_peak', 'peak_mib',
-                                      'mem_vs_ref', 'alloc_mib',
-                                      'alloc_vs_ref', 'faults_k',
-                                      'sys_ms']), '']
+                train_step_table(cfg['rows']), '']
     return '\n'.join(out)
 
 
@@ -92,14 +94,16 @@ def density(payload) -> str:
     ])
 
 
+def ragged_table(rows) -> str:
+    return C.table([dict(r, encoder=r.get('encoder', 'emb')) for r in rows],
+                   ['dataset', 'encoder', 'd', 'L', 'fill', 'factored',
+                    'padded_ms', 'ragged_ms', 'auto_ms', 'speedup',
+                    'vs_ragged'])
+
+
 def ragged(payload) -> str:
-    return '\n'.join([
-        header(payload), '',
-        C.table([dict(r, encoder=r.get('encoder', 'emb'))
-                 for r in payload['rows']],
-                ['dataset', 'encoder', 'd', 'L', 'fill', 'factored',
-                 'padded_ms', 'ragged_ms', 'auto_ms', 'speedup',
-                 'vs_ragged']), ''])
+    return '\n'.join([header(payload), '', ragged_table(payload['rows']),
+                      ''])
 
 
 def mask_product(payload) -> str:
@@ -121,21 +125,26 @@ def keep_mask(payload) -> str:
                       keep_mask_table(payload['rows']), ''])
 
 
+def factored_table(rows) -> str:
+    return C.table(rows, ['d', 'L', 'S', 'shared', 'dtype', 'cost',
+                          'plain_ms', 'factored_ms', 'speedup', 'auto'])
+
+
 def factored(payload) -> str:
-    return '\n'.join([
-        header(payload), '', f"config: {payload['config']}", '',
-        C.table(payload['rows'], ['d', 'L', 'S', 'shared', 'dtype', 'cost',
-                                  'plain_ms', 'factored_ms', 'speedup',
-                                  'auto']), ''])
+    return '\n'.join([header(payload), '', f"config: {payload['config']}",
+                      '', factored_table(payload['rows']), ''])
+
+
+def scatter_table(rows) -> str:
+    return C.table(rows, ['op', 'L', 'edges', 'native_ms', 'scatter_ms',
+                          'speedup', 'max_diff'])
 
 
 def scatter(payload) -> str:
     out = [header(payload), '']
     if payload.get('skipped'):
         out += [f"skipped: {payload['skipped']}", '']
-    out += [C.table(payload['rows'], ['op', 'L', 'edges', 'native_ms',
-                                      'scatter_ms', 'speedup',
-                                      'max_diff']), '']
+    out += [scatter_table(payload['rows']), '']
     return '\n'.join(out)
 
 

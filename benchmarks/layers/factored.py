@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 import common as C  # noqa: E402
+from tables import factored_table  # noqa: E402
 
 from lamp_geometric.nn import DenseLaMPConv  # noqa: E402
 from lamp_geometric.nn.conv import dense_lamp_conv as M  # noqa: E402
@@ -49,6 +50,14 @@ def main() -> None:
         x_src = torch.randn(B, S, d, requires_grad=True)
         x_dst = torch.randn(1 if shared else B, L, d, requires_grad=True)
         plain, factored = M.factored_costs(L, S, d, d, H, shared)
+        conv.eval()  # the same output on both paths (no dropout)
+        with torch.no_grad():
+            outs = [C.with_settings(conv, M, FACTORED_MAX_COST=cost)(
+                (x_src, x_dst)) for cost in (0.0, float('inf'))]
+            auto = conv._use_factored(x_src, x_dst, None, None)
+        conv.train()
+        if not torch.allclose(outs[0], outs[1], atol=1e-4):
+            raise AssertionError(f'paths differ at L={L} S={S}')
         for amp in (False, True):
             def step(amp: bool = amp):
                 with torch.autocast('cpu', dtype=torch.bfloat16,
@@ -59,14 +68,6 @@ def main() -> None:
             def run(cost: float):
                 return C.with_settings(step, M, FACTORED_MAX_COST=cost)
 
-            conv.eval()  # the same output on both paths (no dropout)
-            with torch.no_grad():
-                outs = [C.with_settings(conv, M, FACTORED_MAX_COST=cost)(
-                    (x_src, x_dst)) for cost in (0.0, float('inf'))]
-                auto = conv._use_factored(x_src, x_dst, None, None)
-            conv.train()
-            if not torch.allclose(outs[0], outs[1], atol=1e-4):
-                raise AssertionError(f'paths differ at L={L} S={S}')
             times = C.time_interleaved({'plain': run(0.0),
                                         'factored': run(float('inf'))},
                                        args.runs, args.warmup)
@@ -77,8 +78,7 @@ def main() -> None:
                 factored_ms=1e3 * C.median(times['factored']),
                 speedup=C.paired_ratio(times['plain'], times['factored']),
                 auto='factored' if auto else 'plain'))
-    print(C.table(rows, ['d', 'L', 'S', 'shared', 'dtype', 'cost',
-                         'plain_ms', 'factored_ms', 'speedup', 'auto']))
+    print(factored_table(rows))
     C.write_json(C.out_path(args, __file__, 'factored'),
                  dict(machine=info, config=dict(B=B, heads=H,
                                                 dropout=0.1,

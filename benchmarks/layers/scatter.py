@@ -36,6 +36,7 @@ from torch_geometric.utils import segment, softmax  # noqa: E402
 
 import common as C  # noqa: E402
 from scaling import random_prior  # noqa: E402
+from tables import scatter_table  # noqa: E402
 
 HEADS = 4
 OPS = ('segment max', 'segment sum', 'softmax', 'LaMP step')
@@ -104,7 +105,8 @@ def main() -> None:
         skipped = None
     except ImportError:
         skipped = ('torch-scatter is not installed (pip install '
-                   'lamp-geometric[scatter]; it builds from source)')
+                   '--no-build-isolation torch-scatter; it builds from '
+                   'source)')
     labels = (300, ) if args.quick else (10**3, 10**4)
     rows: List[Dict[str, Any]] = []
     for L in labels:
@@ -130,8 +132,7 @@ def main() -> None:
                   f"torch-scatter {row['scatter_ms']:.2f} ms", flush=True)
     if skipped is not None:
         print(f'skipped: {skipped}')
-    print(C.table(rows, ['op', 'L', 'edges', 'native_ms', 'scatter_ms',
-                         'speedup', 'max_diff']))
+    print(scatter_table(rows))
     C.write_json(C.out_path(args, __file__, 'scatter'),
                  dict(machine=info, heads=HEADS, skipped=skipped, rows=rows))
 

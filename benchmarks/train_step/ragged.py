@@ -37,6 +37,7 @@ import torch  # noqa: E402
 from torch_geometric.loader import DataLoader  # noqa: E402
 
 import common as C  # noqa: E402
+from tables import ragged_table  # noqa: E402
 
 from lamp_geometric.data import BibTeX, Delicious, Reuters21578  # noqa: E402
 from lamp_geometric.nn import LaMP, LaMPLoss  # noqa: E402
@@ -156,9 +157,7 @@ def main() -> None:
                   f"ragged {row['ragged_ms']:.0f} ms, "
                   f"auto {row['auto_ms']:.0f} ms per batch")
             rows.append(row)
-    print(C.table(rows, ['dataset', 'encoder', 'd', 'L', 'fill', 'factored',
-                         'padded_ms', 'ragged_ms', 'auto_ms', 'speedup',
-                         'vs_ragged']))
+    print(ragged_table(rows))
     C.write_json(C.out_path(args, __file__, 'ragged'),
                  dict(machine=info, rows=rows, skipped=skipped))
 

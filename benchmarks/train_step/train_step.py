@@ -49,6 +49,7 @@ from torch import Tensor, nn  # noqa: E402
 
 import common as C  # noqa: E402
 from reference import ReferenceLaMP, reference_loss  # noqa: E402
+from tables import train_step_table  # noqa: E402
 
 from lamp_geometric.nn import Dropout, LaMP, LaMPLoss  # noqa: E402
 from lamp_geometric.nn.conv import dense_lamp_conv  # noqa: E402
@@ -262,11 +263,7 @@ def main() -> None:
                 memory=mem.get(v),
             )
             rows.append(row)
-        print(C.table(rows, ['variant', 'ms', 'speedup', 'speedup_best',
-                             'gflop', 'gflops',
-                             'pct_peak', 'peak_mib', 'mem_vs_ref',
-                             'alloc_mib', 'alloc_vs_ref', 'faults_k',
-                             'sys_ms']))
+        print(train_step_table(rows))
         results['configs'][name] = dict(config=cfg, rows=rows)
     C.write_json(C.out_path(args, __file__), results)
 

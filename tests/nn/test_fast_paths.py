@@ -60,17 +60,24 @@ def run_conv(conv, x, edge_index, w, fused):
     return out, ei, alpha, grads
 
 
+def assert_all_close(a, b, atol):
+    r"""Two lists of tensors (outputs, gradients) agree: the same entries
+    are :obj:`None`, the others are finite and close."""
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert (x is None) == (y is None)
+        if x is not None:
+            assert torch.isfinite(x).all()
+            assert torch.allclose(x, y, atol=atol)
+
+
 def assert_same(a, b, atol=1e-5):
     out_a, ei_a, alpha_a, grads_a = a
     out_b, ei_b, alpha_b, grads_b = b
     assert torch.allclose(out_a, out_b, atol=atol)
     assert torch.equal(ei_a, ei_b)
     assert torch.allclose(alpha_a, alpha_b, atol=atol)
-    assert len(grads_a) == len(grads_b)
-    for ga, gb in zip(grads_a, grads_b):
-        assert (ga is None) == (gb is None)
-        if ga is not None:
-            assert torch.allclose(ga, gb, atol=atol)
+    assert_all_close(grads_a, grads_b, atol)
 
 
 @pytest.mark.parametrize('bipartite', [False, True])
@@ -353,6 +360,16 @@ def features(B=3, S=4, d=16, seed=1):
     return z, batch
 
 
+def dense_grads(conv, x_src, x_dst, w, **kwargs):
+    r"""Output, input gradients and parameter gradients of
+    :obj:`(conv((x_src, x_dst), **kwargs) * w).sum()`."""
+    conv.zero_grad(set_to_none=True)
+    xs, xd = x_src.clone().requires_grad_(), x_dst.clone().requires_grad_()
+    out = conv((xs, xd), **kwargs)
+    (out * w).sum().backward()
+    return [out, xs.grad, xd.grad] + [p.grad for p in conv.parameters()]
+
+
 def stage_grads(model, z, batch, w):
     r"""Logits, feature gradient and parameter gradients of the sum of
     every stage's logits weighted by :obj:`w [B, L]`."""
@@ -581,20 +598,11 @@ def test_factored_attention_equals_plain(monkeypatch, shared, bias,
 
     def run(cost):
         monkeypatch.setattr(dense_lamp_conv, 'FACTORED_MAX_COST', cost)
-        conv.zero_grad(set_to_none=True)
-        xs, xd = x_src.clone().requires_grad_(), x_dst.clone().requires_grad_()
-        out = conv((xs, xd), adj=adj, mask=mask)
-        (out * w).sum().backward()
-        return [out, xs.grad, xd.grad] + [p.grad for p in conv.parameters()]
+        return dense_grads(conv, x_src, x_dst, w, adj=adj, mask=mask)
 
     factored, plain = run(float('inf')), run(0.0)
     assert factored[0].shape == (B, L, 8)
-    assert len(factored) == len(plain)
-    for a, b in zip(factored, plain):
-        assert (a is None) == (b is None)
-        if a is not None:
-            assert torch.isfinite(a).all()
-            assert torch.allclose(a, b, atol=1e-10)
+    assert_all_close(factored, plain, atol=1e-10)
 
 
 def test_dense_conv_takes_the_factored_path_only_when_it_pays(monkeypatch):
@@ -684,10 +692,7 @@ def test_lamp_with_many_labels_takes_the_factored_path(monkeypatch):
     monkeypatch.setattr(dense_lamp_conv, 'FACTORED_MAX_COST', 0.0)
     plain = run()
     assert calls == [1, 3]
-    for a, b in zip(factored, plain):
-        assert (a is None) == (b is None)
-        if a is not None:
-            assert torch.allclose(a, b, atol=1e-5)
+    assert_all_close(factored, plain, atol=1e-5)
 
 
 @pytest.mark.parametrize('shared', [False, True])
@@ -711,20 +716,15 @@ def test_factored_attention_per_ragged_group(monkeypatch, shared):
 
     def run(cost):
         monkeypatch.setattr(dense_lamp_conv, 'FACTORED_MAX_COST', cost)
-        conv.zero_grad(set_to_none=True)
-        xs, xd = x_src.clone().requires_grad_(), x_dst.clone().requires_grad_()
-        out = conv((xs, xd), mask=mask)
-        (out * w).sum().backward()
-        return [out, xs.grad, xd.grad] + [p.grad for p in conv.parameters()]
+        return dense_grads(conv, x_src, x_dst, w, mask=mask)
 
     factored = run(float('inf'))
     assert len(calls) == 1 and calls[0] > 1
     monkeypatch.setattr(dense_lamp_conv, 'RAGGED_MAX_FILL', 0.0)
     plain = run(0.0)
     assert len(calls) == 1
-    for a, b in zip(factored, plain):
-        assert torch.isfinite(a).all()
-        assert torch.allclose(a, b, atol=1e-10)
+    assert all(t is not None for t in factored)
+    assert_all_close(factored, plain, atol=1e-10)
     assert torch.all(factored[1][~mask] == 0)  # padding: no gradient
     # Under the default threshold the groups' mean size decides: factored
     # through its groups, though not on the padded sources.
