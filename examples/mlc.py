@@ -43,36 +43,43 @@ import sys
 import time
 from typing import Any, Dict, Optional, Tuple
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from torch_geometric.transforms import Compose
 
 from lamp_geometric import metrics as M
-from lamp_geometric.baselines import EmbMLP, MorganRandomForest
+from lamp_geometric.baselines import (
+    EmbMLP,
+    LogisticOneVsRest,
+    MorganRandomForest,
+    morgan_fingerprints,
+)
 from lamp_geometric.data import (
     AddMorganBits,
     TFPPI,
     BibTeX,
     Delicious,
+    Mulan,
     RCV1Subset,
     Reuters21578,
     random_split,
     scaffold_split,
 )
 from lamp_geometric.graphs import co_occurrence
-from lamp_geometric.nn import FingerprintNodes, LaMP, LaMPLoss
+from lamp_geometric.nn import FingerprintNodes, LaMP
 from lamp_geometric.nn.feature_encoders import feature_encoder
 from lamp_geometric.pipeline import (
     add_data_arguments,
     add_training_arguments,
     load_dataset,
 )
+from lamp_geometric.history import describe_fit, plot_history
+from lamp_geometric.recipe import config_from, train_model
 from lamp_geometric.train import (
-    evaluate_splits,
-    fit,
     make_loaders,
-    make_optimizer,
+    predict,
     seed_everything,
 )
 
@@ -82,15 +89,31 @@ INPUT_TYPES: Dict[str, str] = dict(
     sider='molecule', csv='molecule', bibtex='bow', delicious='bow',
     reuters='sequence', rcv1='sequence', tf_ppi='vector')
 DATASETS = tuple(INPUT_TYPES)
-ENCODERS = ('emb', 'fmp', 'mlp', 'rf')
+ENCODERS = ('emb', 'fmp', 'mlp', 'linear', 'rf')
 METRIC_KEYS = ('ebF1', 'miF1', 'maF1', 'acc', 'ha', 'roc_auc')
 DISPLAY = dict(sider='SIDER', bibtex='BibTeX', delicious='Delicious',
                reuters='Reuters-21578', rcv1='RCV1 subset', tf_ppi='TF/PPI')
 
 
+def _input_type(name: str) -> str:
+    r"""The input type of a data set name (Mulan sets: found when loaded;
+    never molecules)."""
+    return INPUT_TYPES.get(name, 'bow')
+
+
+def _dataset_name(name: str) -> str:
+    if name in DATASETS or (name.startswith('mulan:') and len(name) > 6):
+        return name
+    raise argparse.ArgumentTypeError(
+        f"unknown data set '{name}' (choose from {', '.join(DATASETS)}, "
+        f"or mulan:NAME)")
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('--dataset', choices=DATASETS, default='sider')
+    p.add_argument('--dataset', type=_dataset_name, default='sider',
+                   help=f"one of {', '.join(DATASETS)}, or mulan:NAME for "
+                   f"any Mulan folder <data-dir>/mulan/NAME/")
     p.add_argument('--csv', default=None, metavar='PATH',
                    help="for --dataset csv: a MoleculeNet-style CSV file")
     p.add_argument('--smiles-column', default='smiles')
@@ -103,8 +126,10 @@ def parse_args(argv=None) -> argparse.Namespace:
                    "data set's prior (train co-occurrence, RCV1 tree, PPI)")
     p.add_argument('--encoder', choices=ENCODERS, default='fmp',
                    help="'emb' / 'fmp': LaMP on the paper's Emb / FMP "
-                   "input; 'mlp': the Emb + MLP baseline; 'rf': random "
-                   "forest on Morgan fingerprints (molecules)")
+                   "input; 'mlp': the Emb + MLP baseline; 'linear': "
+                   "one-vs-rest logistic regression on the same inputs "
+                   "(Morgan bits for molecules); 'rf': random forest on "
+                   "Morgan fingerprints (molecules)")
     p.add_argument('--fingerprint-nodes', action='store_true',
                    help="molecules: the set bits of each molecule's Morgan "
                    "fingerprint (radius 2, 2048 bits) join its atoms as "
@@ -144,7 +169,7 @@ def load_data(args: argparse.Namespace) -> Tuple[Any, str, Tuple[Tensor, ...]]:
         :obj:`--limit` / :obj:`--limit-eval` applied to the indices.
     """
     name = args.dataset
-    input_type = INPUT_TYPES[name]
+    input_type = _input_type(name)
     verbose = not args.quiet
     if input_type == 'molecule':
         cfg = dict(dataset=name, data_dir=args.data_dir,
@@ -162,7 +187,11 @@ def load_data(args: argparse.Namespace) -> Tuple[Any, str, Tuple[Tensor, ...]]:
                              f"'{name}' has its own split")
         common = dict(data_dir=args.data_dir, seed=args.seed,
                       verbose=verbose)
-        if name == 'bibtex':
+        if name.startswith('mulan:'):
+            mulan = name.split(':', 1)[1]
+            dataset = Mulan(mulan, root=_root(args, f'mulan_{mulan}'),
+                            **common)
+        elif name == 'bibtex':
             dataset = BibTeX(root=_root(args, 'bibtex'), **common)
         elif name == 'delicious':
             dataset = Delicious(root=_root(args, 'delicious'), **common)
@@ -175,6 +204,7 @@ def load_data(args: argparse.Namespace) -> Tuple[Any, str, Tuple[Tensor, ...]]:
         else:
             dataset = TFPPI(root=_root(args, 'tf_ppi'), **common)
         splits = dataset.splits()
+        input_type = dataset.input_type
     train_idx, val_idx, test_idx = splits
     if args.limit is not None:
         if args.limit < 1:
@@ -230,6 +260,23 @@ def build_model(args: argparse.Namespace, input_type: str, num_labels: int,
 
 # Runs ########################################################################
 
+def scores(y_val, p_val, y_test, p_test) -> Dict[str, Any]:
+    r"""Validation and test metrics at thresholds tuned on validation (one
+    per metric), under this library's protocol (:obj:`test`, :obj:`val`,
+    :obj:`thresholds`) and the original code's (:obj:`test_paper`,
+    :obj:`thresholds_paper`; see :data:`lamp_geometric.metrics.PROTOCOLS`).
+    """
+    out: Dict[str, Any] = {}
+    for protocol, suffix in (('sklearn', ''), ('paper', '_paper')):
+        thresholds = M.tune_thresholds(y_val, p_val, protocol=protocol)
+        out[f'thresholds{suffix}'] = thresholds
+        out[f'test{suffix}'] = M.evaluate(y_test, p_test, thresholds,
+                                          protocol=protocol)
+        if not suffix:
+            out['val'] = M.evaluate(y_val, p_val, thresholds)
+    return out
+
+
 def _run_forest(args, dataset, splits) -> Dict[str, Any]:
     train_idx, val_idx, test_idx = splits
     smiles = list(dataset.smiles)
@@ -243,12 +290,31 @@ def _run_forest(args, dataset, splits) -> Dict[str, Any]:
     p_val = rf.predict_proba(pick(val_idx))
     p_test = rf.predict_proba(pick(test_idx))
     y_val, y_test = y[val_idx.numpy()], y[test_idx.numpy()]
-    thresholds = M.tune_thresholds(y_val, p_val)
-    return dict(test=M.evaluate(y_test, p_test, thresholds),
-                val=M.evaluate(y_val, p_val, thresholds),
-                thresholds=thresholds, best_epoch=None,
+    return dict(**scores(y_val, p_val, y_test, p_test), best_epoch=None,
                 median_epoch_time=fit_time, train_time=fit_time, history=[],
                 constant_labels=rf.constant_labels)
+
+
+def _run_linear(args, dataset, input_type, splits) -> Dict[str, Any]:
+    train_idx, val_idx, test_idx = splits
+    if input_type == 'molecule':
+        smiles = list(dataset.smiles)
+        X = morgan_fingerprints(smiles).astype(np.float64)
+        X_tr, X_val, X_te = (X[idx.numpy()] for idx in splits)
+    else:
+        X_tr, X_val, X_te = (dataset.feature_matrix(idx) for idx in splits)
+    y = label_matrix(dataset).numpy()
+    y_tr, y_val, y_te = (y[idx.numpy()] for idx in splits)
+    start = time.perf_counter()
+    model = LogisticOneVsRest().fit(X_tr, y_tr, X_val, y_val)
+    fit_time = time.perf_counter() - start
+    print(f"logistic regression: C={model.C} chosen on validation "
+          f"(ROC-AUC {model.scores}); {fit_time:.1f}s")
+    p_val, p_te = model.predict_proba(X_val), model.predict_proba(X_te)
+    return dict(**scores(y_val, p_val, y_te, p_te), best_epoch=None,
+                C=model.C,
+                median_epoch_time=fit_time, train_time=fit_time, history=[],
+                constant_labels=model.constant_labels)
 
 
 def _run_network(args, dataset, input_type, splits,
@@ -260,24 +326,25 @@ def _run_network(args, dataset, input_type, splits,
                         num_features, label_edge_index).to(device)
     train_loader, val_loader, test_loader = make_loaders(
         dataset, splits, args.batch_size, seed=args.seed)
-    optimizer = make_optimizer(model, args.lr)
-    loss_fn = LaMPLoss(lambda_int=args.lambda_int)
     start = time.perf_counter()
     # Without progress bars (--quiet), one line per epoch, so that a long
     # run's log shows how far it is.
-    result = fit(model, train_loader, val_loader, args.epochs, optimizer,
-                 loss_fn=loss_fn, select=args.select, device=device,
-                 progress=not args.quiet, amp=args.amp,
-                 log=(lambda line: print(line, flush=True)) if args.quiet
-                 else None)
+    result = train_model(
+        model, train_loader, val_loader, config_from(args),
+        y_train=label_matrix(dataset)[splits[0]], device=device,
+        log=(lambda line: print(line, flush=True)) if args.quiet else None)
     train_time = time.perf_counter() - start
-    print(f"best validation epoch {result.best_epoch} ({args.select} "
-          f"{result.best_score:.4f}); median epoch "
-          f"{result.median_epoch_time:.2f}s")
-    test, val, thresholds = evaluate_splits(model, val_loader, test_loader,
-                                            device, amp=args.amp)
-    return dict(test=test, val=val, thresholds=thresholds,
+    print(describe_fit(result, args.select))
+    if args.plot:
+        plot_history(result.history, args.plot, select=args.select,
+                     title=variant_name(args.encoder, args.label_graph))
+        print(f"wrote {args.plot}")
+    y_val, p_val, _ = predict(model, val_loader, device, amp=args.amp)
+    y_test, p_test, _ = predict(model, test_loader, device, amp=args.amp)
+    return dict(**scores(y_val, p_val, y_test, p_test),
                 best_epoch=result.best_epoch,
+                last_epoch=result.last_epoch, converged=result.converged,
+                stopped_early=result.stopped_early,
                 median_epoch_time=result.median_epoch_time,
                 train_time=train_time, history=result.history,
                 num_parameters=sum(p.numel() for p in model.parameters()))
@@ -290,6 +357,8 @@ def variant_name(encoder: str, label_graph: str,
     ``(bf16)`` suffix when trained under bfloat16 autocast)."""
     if encoder == 'rf':
         return 'RF (Morgan)'
+    if encoder == 'linear':
+        return 'logistic regression'
     fp = '+FP' if fingerprint_nodes else ''
     bf16 = ' (bf16)' if amp else ''
     if encoder == 'mlp':
@@ -303,10 +372,10 @@ def main(argv=None) -> Dict[str, Any]:
     if args.threads:
         torch.set_num_threads(args.threads)
     seed_everything(args.seed)
-    if args.encoder == 'rf' and INPUT_TYPES[args.dataset] != 'molecule':
+    if args.encoder == 'rf' and _input_type(args.dataset) != 'molecule':
         raise ValueError(f"--encoder rf needs molecules (got "
                          f"'{args.dataset}')")
-    if args.fingerprint_nodes and (INPUT_TYPES[args.dataset] != 'molecule'
+    if args.fingerprint_nodes and (_input_type(args.dataset) != 'molecule'
                                    or args.encoder == 'rf'):
         raise ValueError(f"--fingerprint-nodes needs molecules and a "
                          f"network encoder (got '{args.dataset}', "
@@ -328,9 +397,12 @@ def main(argv=None) -> Dict[str, Any]:
     if args.encoder == 'rf':
         label_edge_index, prior = None, 'n/a'
         run = _run_forest(args, dataset, splits)
+    elif args.encoder == 'linear':
+        label_edge_index, prior = None, 'n/a'
+        run = _run_linear(args, dataset, input_type, splits)
     else:
         label_edge_index, prior = (None, 'n/a')
-        if args.encoder != 'mlp':
+        if args.encoder not in ('mlp', 'linear'):
             label_edge_index, prior = build_label_graph(
                 dataset, input_type, args.label_graph, train_idx)
             edges = ('all pairs' if label_edge_index is None
@@ -348,8 +420,13 @@ def main(argv=None) -> Dict[str, Any]:
                         args.fingerprint_nodes, args.amp)
     rows = {name: run['test'], 'majority (train prior)': baselines['majority'],
             'all positive': baselines['all_positive']}
-    print('\nTest metrics (thresholds tuned on validation per metric):')
+    print('\nTest metrics (thresholds tuned on validation per metric; '
+          'empty cases as scikit-learn counts them):')
     print(M.format_table(rows))
+    print(f"{name}, the original code's protocol (empty samples and "
+          f"labels left out of ebF1 / maF1): " + ', '.join(
+              f"{k} {run['test_paper'][k]:.3f}" for k in ('ebF1', 'miF1',
+                                                           'maF1')))
 
     out: Dict[str, Any] = dict(
         dataset=args.dataset,

@@ -8,6 +8,9 @@ r"""Baselines the LaMP paper (and this library's benchmarks) compare with.
   binary cross entropy (Eq. 19).  It is a :class:`torch.nn.Module` mapping a
   batch to logits :obj:`[B, L]`, so :func:`lamp_geometric.train.fit` trains
   it like LaMP (a tensor output has no intermediate losses).
+* :class:`LogisticOneVsRest` -- the linear floor: one logistic regression
+  per label on the inputs the network sees, its regularisation chosen on
+  validation.
 * :class:`MorganRandomForest` -- for molecules, a scikit-learn random forest
   on RDKit Morgan fingerprints (radius 2, 2048 bits, 500 trees), the
   strongest SIDER ranking baseline measured in this project.
@@ -25,8 +28,10 @@ from torch_geometric.nn import global_mean_pool
 from lamp_geometric.data.molecule_csv import _BlockRDKitLogs
 from lamp_geometric.metrics import label_prior_baselines
 from lamp_geometric.nn.encoders import encode
+from lamp_geometric.nn.models import label_log_odds
 
-__all__ = ['EmbMLP', 'MorganRandomForest', 'morgan_fingerprints',
+__all__ = ['EmbMLP', 'MorganRandomForest', 'LogisticOneVsRest',
+           'morgan_fingerprints',
            'label_prior_baselines']
 
 
@@ -88,6 +93,16 @@ class EmbMLP(torch.nn.Module):
             if isinstance(layer, Linear):
                 layer.reset_parameters()
 
+    @torch.no_grad()
+    def set_label_prior(self, prevalence: Tensor) -> None:
+        r"""Sets the bias of the last layer to the log-odds of each label's
+        training prevalence :obj:`[L]` (clipped to
+        :math:`[10^{-4}, 1 - 10^{-4}]`), as
+        :meth:`lamp_geometric.nn.LaMP.set_label_prior` does."""
+        last = self.mlp[-1]
+        last.bias.copy_(
+            label_log_odds(prevalence, self.num_labels).to(last.bias))
+
     def forward(self, data: Batch) -> Tensor:
         r"""Returns the logits :obj:`[B, L]`."""
         z, batch, num_samples = encode(self.encoder, data)
@@ -98,6 +113,91 @@ class EmbMLP(torch.nn.Module):
         return (f'{self.__class__.__name__}({self.in_channels}, '
                 f'num_labels={self.num_labels}, '
                 f'num_layers={self.num_layers})')
+
+
+class LogisticOneVsRest:
+    r"""The linear floor of every table: one scikit-learn
+    :class:`~sklearn.linear_model.LogisticRegression` per label (one-vs-rest,
+    L2-regularised), on the inputs the network sees -- bag-of-words counts,
+    standardised vectors, token counts, Morgan bits
+    (:meth:`lamp_geometric.data.MultiLabelDataset.feature_matrix`,
+    :func:`morgan_fingerprints`).
+
+    Each label is fitted on its observed (non-NaN) training rows; a label
+    with a single observed class predicts that class's training frequency
+    (counted in :obj:`constant_labels`).  With several values in
+    :obj:`Cs` and validation data passed to :meth:`fit`, the inverse
+    regularisation strength is chosen by the macro ROC-AUC on validation,
+    one value for all labels, and the model is refitted with it.
+
+    Args:
+        Cs (Sequence[float], optional): Candidate inverse regularisation
+            strengths. (default: :obj:`(0.01, 0.1, 1.0)`)
+        max_iter (int, optional): Solver iterations. (default: :obj:`1000`)
+    """
+    def __init__(self, Cs: Sequence[float] = (0.01, 0.1, 1.0),
+                 max_iter: int = 1000):
+        if not Cs:
+            raise ValueError("'Cs' must hold at least one value")
+        self.Cs = [float(c) for c in Cs]
+        self.max_iter = max_iter
+        self.C: Optional[float] = None
+        self.scores: dict = {}
+        self.constant_labels: List[int] = []
+        self._models: list = []
+
+    def _fit_one(self, X, y: np.ndarray, C: float) -> list:
+        from sklearn.linear_model import LogisticRegression
+
+        models: list = []
+        for j in range(y.shape[1]):
+            obs = ~np.isnan(y[:, j])
+            yj = y[obs, j]
+            if yj.size == 0 or yj.min() == yj.max():
+                models.append(float(yj.mean()) if yj.size else 0.5)
+                continue
+            clf = LogisticRegression(C=C, solver='liblinear',
+                                     max_iter=self.max_iter)
+            models.append(clf.fit(X[obs], yj))
+        return models
+
+    def fit(self, X, y, X_val=None, y_val=None) -> 'LogisticOneVsRest':
+        r"""Fits on :obj:`X` :obj:`[N, F]` (dense or sparse) and targets
+        :obj:`y` :obj:`[N, L]` (0, 1 or NaN); picks :obj:`C` on
+        :obj:`(X_val, y_val)` when given and :obj:`Cs` holds several."""
+        from lamp_geometric.metrics import validation_score
+
+        y = np.asarray(y, dtype=np.float64)
+        if y.ndim != 2 or y.shape[0] != X.shape[0]:
+            raise ValueError(f"'y' must have shape [{X.shape[0]}, L] (got "
+                             f"{list(y.shape)})")
+        candidates = self.Cs
+        if len(candidates) > 1 and X_val is not None and y_val is not None:
+            for C in candidates:
+                self._models = self._fit_one(X, y, C)
+                self.scores[C] = validation_score(
+                    y_val, self.predict_proba(X_val), 'roc_auc')
+            best = max(candidates, key=lambda c: (
+                np.nan_to_num(self.scores[c], nan=-1.0), -c))
+            candidates = [best]
+        self.C = candidates[0]
+        self._models = self._fit_one(X, y, self.C)
+        self.constant_labels = [j for j, m in enumerate(self._models)
+                                if isinstance(m, float)]
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        r"""Probabilities of the positive class :obj:`[N, L]` (float64)."""
+        if not self._models:
+            raise RuntimeError("Call 'fit' first")
+        out = np.empty((X.shape[0], len(self._models)))
+        for j, m in enumerate(self._models):
+            out[:, j] = m if isinstance(m, float) else m.predict_proba(X)[:,
+                                                                         1]
+        return out
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(Cs={self.Cs}, C={self.C})'
 
 
 def morgan_fingerprints(smiles: Sequence[str], radius: int = 2,

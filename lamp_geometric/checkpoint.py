@@ -50,7 +50,10 @@ __all__ = [
 #: Marker stored in every checkpoint.
 FORMAT = 'lamp_geometric.checkpoint'
 #: Version of the checkpoint layout; bumped when it changes incompatibly.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: What a configuration written before a key existed meant by its absence:
+#: format 1 checkpoints had a tied readout without bias.
+_LEGACY_CONFIG: Dict[str, Any] = dict(tie_weights=True, readout_bias=False)
 
 #: Keys of a model configuration and their defaults (:obj:`None`: required).
 MODEL_CONFIG_DEFAULTS: Dict[str, Any] = dict(
@@ -63,7 +66,8 @@ MODEL_CONFIG_DEFAULTS: Dict[str, Any] = dict(
     label_edge_index=None,
     encoder='fmp',
     encoder_layers=2,
-    tie_weights=True,
+    tie_weights=False,
+    readout_bias=True,
     path='auto',
     dense_threshold=None,
 )
@@ -83,7 +87,8 @@ def build_lamp(config: Mapping[str, Any]) -> LaMP:
             :func:`~lamp_geometric.nn.molecule_encoder`, or :obj:`None` for
             a model used through
             :meth:`~lamp_geometric.nn.LaMP.forward_features`),
-            :obj:`encoder_layers`, :obj:`tie_weights`, :obj:`path` and
+            :obj:`encoder_layers`, :obj:`tie_weights`, :obj:`readout_bias`,
+            :obj:`path` and
             :obj:`dense_threshold` (:obj:`None`: the library default).
 
     Returns:
@@ -120,7 +125,8 @@ def build_lamp(config: Mapping[str, Any]) -> LaMP:
     return LaMP(int(cfg['num_labels']), hidden, encoder=encoder,
                 steps=int(cfg['steps']), heads=heads, dropout=dropout,
                 label_graph=cfg['label_graph'], label_edge_index=edge_index,
-                tie_weights=bool(cfg['tie_weights']), path=cfg['path'],
+                tie_weights=bool(cfg['tie_weights']),
+                readout_bias=bool(cfg['readout_bias']), path=cfg['path'],
                 **kwargs)
 
 
@@ -147,7 +153,8 @@ def lamp_config(model: LaMP, encoder: Optional[str],
                 dropout=float(model.dropout), label_graph=model.label_graph,
                 label_edge_index=edge_index, encoder=encoder,
                 encoder_layers=encoder_layers,
-                tie_weights=bool(model.tie_weights), path=model.path,
+                tie_weights=bool(model.tie_weights),
+                readout_bias=model.readout_bias is not None, path=model.path,
                 dense_threshold=float(model.dense_threshold))
 
 
@@ -317,6 +324,9 @@ def load_checkpoint(
                          f"version of lamp_geometric reads up to "
                          f"{FORMAT_VERSION} (upgrade the library)")
     config = dict(obj['model_config'])
+    if version < 2:
+        for key, value in _LEGACY_CONFIG.items():
+            config.setdefault(key, value)
     with torch.random.fork_rng(devices=[]):
         model = build_lamp(config)
     model.load_state_dict(obj['state_dict'])

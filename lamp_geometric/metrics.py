@@ -46,6 +46,18 @@ threshold with the vectorised NumPy form of the same definitions (an order
 of magnitude faster with hundreds of labels; the tests check it against
 scikit-learn).
 
+Two protocols for empty cases (the :obj:`protocol` argument of
+:func:`binary_metrics`, :func:`tune_thresholds`, :func:`validation_score`
+and :func:`evaluate`):
+
+* :obj:`'sklearn'` (default) -- as above: a sample with no true and no
+  predicted positive scores 1.0 in ``ebF1``; a label with
+  :math:`tp = fp = fn = 0` scores 0.0 in ``maF1``.
+* :obj:`'paper'` -- the original LaMP code's (QData/LaMP
+  ``utils/evals.py``): such samples are left out of the ``ebF1`` mean and
+  such labels out of the ``maF1`` mean.  Tables say which protocol
+  produced them.
+
 Binary metrics are computed from thresholded probabilities
 (``y_prob >= threshold``).  Following the paper, one global threshold per
 metric is chosen on the validation set from :data:`THRESHOLDS` with
@@ -67,6 +79,7 @@ __all__ = [
     'THRESHOLDS',
     'THRESHOLD_METRICS',
     'RANKING_METRICS',
+    'PROTOCOLS',
     'binary_metrics',
     'ranking_metrics',
     'tune_thresholds',
@@ -88,6 +101,16 @@ THRESHOLD_METRICS: Tuple[str, ...] = ('ebF1', 'miF1', 'maF1', 'acc', 'ha')
 
 RANKING_METRICS: Tuple[str, ...] = ('roc_auc', 'pr_auc')
 """Metrics computed directly on the scores."""
+
+PROTOCOLS: Tuple[str, ...] = ('sklearn', 'paper')
+"""How empty cases count (see the module documentation)."""
+
+
+def _check_protocol(protocol: str) -> str:
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"'protocol' must be one of {PROTOCOLS} (got "
+                         f"'{protocol}')")
+    return protocol
 
 ArrayLike = Any
 
@@ -167,7 +190,8 @@ def _check_binary(y_pred: ArrayLike, shape: Tuple[int, ...],
 # --------------------------------------------------------------------------
 # Binary metrics
 # --------------------------------------------------------------------------
-def _binary_metrics_masked(y: np.ndarray, p: np.ndarray) -> Dict[str, float]:
+def _binary_metrics_masked(y: np.ndarray, p: np.ndarray,
+                           protocol: str = 'sklearn') -> Dict[str, float]:
     """NaN-aware binary metrics on validated float arrays (vectorised)."""
     mask = ~np.isnan(y)
     m = mask.astype(np.float64)
@@ -184,7 +208,11 @@ def _binary_metrics_masked(y: np.ndarray, p: np.ndarray) -> Dict[str, float]:
     den_l = 2.0 * tp_l + fp_l + fn_l
     f1_l = np.divide(2.0 * tp_l, den_l, out=np.zeros_like(den_l),
                      where=den_l > 0)
-    ma_f1 = float(f1_l[label_obs].mean())
+    if protocol == 'paper':  # labels with 0/0 left out
+        scored = label_obs & (den_l > 0)
+        ma_f1 = float(f1_l[scored].mean()) if scored.any() else 0.0
+    else:
+        ma_f1 = float(f1_l[label_obs].mean())
     den_mi = den_l.sum()
     mi_f1 = float(2.0 * tp_l.sum() / den_mi) if den_mi > 0 else 0.0
 
@@ -199,9 +227,13 @@ def _binary_metrics_masked(y: np.ndarray, p: np.ndarray) -> Dict[str, float]:
     ha_s = 1.0 - np.divide(err_s, n_obs, out=np.zeros_like(err_s),
                            where=valid)
     acc_s = (err_s == 0).astype(np.float64)
+    # The paper's protocol leaves out samples with no true and no predicted
+    # positive (1.0 here otherwise).
+    eb_valid = valid & (den_s > 0) if protocol == 'paper' else valid
+    eb_f1 = float(eb_s[eb_valid].mean()) if eb_valid.any() else 1.0
 
     return {
-        'ebF1': float(eb_s[valid].mean()),
+        'ebF1': eb_f1,
         'miF1': mi_f1,
         'maF1': ma_f1,
         'acc': float(acc_s[valid].mean()),
@@ -221,20 +253,25 @@ def _binary_metrics_sklearn(y: np.ndarray, p: np.ndarray) -> Dict[str, float]:
     }
 
 
-def _binary_metrics(y: np.ndarray, p: np.ndarray) -> Dict[str, float]:
+def _binary_metrics(y: np.ndarray, p: np.ndarray,
+                    protocol: str = 'sklearn') -> Dict[str, float]:
     # scikit-learn treats a single column as binary (not multi-label) data,
     # so it is only used for L >= 2 without missing targets.
-    if y.shape[1] >= 2 and not np.isnan(y).any():
+    if (protocol == 'sklearn' and y.shape[1] >= 2
+            and not np.isnan(y).any()):
         return _binary_metrics_sklearn(y, p)
-    return _binary_metrics_masked(y, p)
+    return _binary_metrics_masked(y, p, protocol)
 
 
-def binary_metrics(y_true: ArrayLike, y_pred: ArrayLike) -> Dict[str, float]:
+def binary_metrics(y_true: ArrayLike, y_pred: ArrayLike,
+                   protocol: str = 'sklearn') -> Dict[str, float]:
     """Computes the threshold-based metrics of already binarised predictions.
 
     Args:
         y_true: Targets of shape ``[N, L]`` with values 0, 1 or NaN (missing).
         y_pred: Binary predictions of shape ``[N, L]`` (0/1 or booleans).
+        protocol: How empty cases count, one of :data:`PROTOCOLS`
+            (default: ``'sklearn'``).
 
     Returns:
         A dict with keys ``ebF1``, ``miF1``, ``maF1``, ``acc`` and ``ha``
@@ -247,9 +284,10 @@ def binary_metrics(y_true: ArrayLike, y_pred: ArrayLike) -> Dict[str, float]:
             prediction is not 0 or 1.  The message names the first offending
             row and column.
     """
+    _check_protocol(protocol)
     y = _check_targets(y_true)
     p = _check_binary(y_pred, y.shape)
-    return _binary_metrics(y, p)
+    return _binary_metrics(y, p, protocol)
 
 
 # --------------------------------------------------------------------------
@@ -330,6 +368,7 @@ def tune_thresholds(
     y_true: ArrayLike,
     y_prob: ArrayLike,
     grid: Iterable[float] = THRESHOLDS,
+    protocol: str = 'sklearn',
 ) -> Dict[str, float]:
     """Picks, per metric, the global threshold maximising it on these data.
 
@@ -343,6 +382,8 @@ def tune_thresholds(
         y_true: Validation targets of shape ``[N, L]`` (0, 1 or NaN).
         y_prob: Validation probabilities of shape ``[N, L]``.
         grid: Candidate thresholds (default: :data:`THRESHOLDS`).
+        protocol: How empty cases count, one of :data:`PROTOCOLS`
+            (default: ``'sklearn'``).
 
     Returns:
         A dict mapping each metric of :data:`THRESHOLD_METRICS` to its
@@ -357,18 +398,19 @@ def tune_thresholds(
     y = _check_targets(y_true)
     prob = _check_scores(y_prob, y.shape, 'y_prob')
 
-    scores = _grid_scores(y, prob, grid)
+    scores = _grid_scores(y, prob, grid, _check_protocol(protocol))
     best = scores.argmax(0)  # first maximum, i.e. earliest in grid order
     return {name: grid[int(best[i])]
             for i, name in enumerate(THRESHOLD_METRICS)}
 
 
-def _grid_scores(y: np.ndarray, prob: np.ndarray,
-                 grid: Sequence[float]) -> np.ndarray:
+def _grid_scores(y: np.ndarray, prob: np.ndarray, grid: Sequence[float],
+                 protocol: str = 'sklearn') -> np.ndarray:
     """``[len(grid), len(THRESHOLD_METRICS)]`` scores of ``prob >= t``."""
     scores = np.empty((len(grid), len(THRESHOLD_METRICS)))
     for k, t in enumerate(grid):
-        res = _binary_metrics_masked(y, (prob >= t).astype(np.float64))
+        res = _binary_metrics_masked(y, (prob >= t).astype(np.float64),
+                                     protocol)
         scores[k] = [res[name] for name in THRESHOLD_METRICS]
     return scores
 
@@ -378,6 +420,7 @@ def validation_score(
     y_prob: ArrayLike,
     metric: str,
     grid: Iterable[float] = THRESHOLDS,
+    protocol: str = 'sklearn',
 ) -> float:
     """Computes one metric the way model selection needs it: a ranking
     metric on the scores, a threshold metric at its best threshold of
@@ -404,14 +447,15 @@ def validation_score(
         return _macro_per_label(y, prob, roc_auc_score, 'roc_auc')
     if metric == 'pr_auc':
         return _macro_per_label(y, prob, average_precision_score, 'pr_auc')
-    return float(_grid_scores(y, prob, grid)[:, THRESHOLD_METRICS.index(
-        metric)].max())
+    return float(_grid_scores(y, prob, grid, _check_protocol(protocol))[
+        :, THRESHOLD_METRICS.index(metric)].max())
 
 
 def evaluate(
     y_true: ArrayLike,
     y_prob: ArrayLike,
     thresholds: Union[Mapping[str, float], float, None] = None,
+    protocol: str = 'sklearn',
 ) -> Dict[str, float]:
     """Computes every metric from predicted probabilities.
 
@@ -421,6 +465,8 @@ def evaluate(
         thresholds: Decision thresholds: a dict from :func:`tune_thresholds`
             (one per metric of :data:`THRESHOLD_METRICS`), a single float
             used for all of them, or :obj:`None` for 0.5.
+        protocol: How empty cases count, one of :data:`PROTOCOLS`
+            (default: ``'sklearn'``).
 
     Returns:
         A dict with keys ``ebF1``, ``miF1``, ``maF1``, ``acc``, ``ha`` (each
@@ -451,7 +497,8 @@ def evaluate(
     for m in THRESHOLD_METRICS:
         t = per_metric[m]
         if t not in cache:
-            cache[t] = _binary_metrics(y, (prob >= t).astype(np.float64))
+            cache[t] = _binary_metrics(y, (prob >= t).astype(np.float64),
+                                       _check_protocol(protocol))
         out[m] = cache[t][m]
     out.update(_ranking_metrics(y, prob))
     return out

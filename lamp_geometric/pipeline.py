@@ -34,14 +34,17 @@ from lamp_geometric.checkpoint import (
 )
 from lamp_geometric.data import MoleculeCSV, SIDER, random_split
 from lamp_geometric.graphs import co_occurrence
-from lamp_geometric.nn import LaMPLoss
+from lamp_geometric.history import describe_fit, plot_history
 from lamp_geometric.nn.encoders import MOLECULE_ENCODERS
+from lamp_geometric.recipe import (
+    TrainingConfig,
+    add_config_arguments,
+    config_from,
+    train_model,
+)
 from lamp_geometric.train import (
-    SELECT_CHOICES,
     evaluate_splits,
-    fit,
     make_loaders,
-    make_optimizer,
     seed_everything,
 )
 
@@ -67,26 +70,12 @@ EXPERIMENT_DEFAULTS: Dict[str, Any] = dict(
     smiles_column='smiles',
     label_columns=None,
     limit=None,
-    epochs=50,
-    batch_size=32,
-    lr=2e-4,
-    hidden=512,
-    heads=4,
-    steps=2,
-    dropout=0.2,
     label_graph='pr',
     encoder='fmp',
-    lambda_int=0.2,
-    select='roc_auc',
-    seed=0,
-    device='cpu',
-    amp=False,
-    threads=None,
-    out=None,
-    quiet=False,
     checkpoint=None,
     explain=0,
     explain_dir=None,
+    **TrainingConfig().to_dict(),
 )
 
 
@@ -174,27 +163,9 @@ def add_data_arguments(p, data_help: str) -> None:
 def add_training_arguments(p: argparse.ArgumentParser) -> None:
     r"""Adds the model and training options shared by every experiment
     script (:obj:`examples/sider.py`, :obj:`examples/mlc.py`, the
-    :obj:`lamp-geometric train` command), with the paper's defaults."""
-    p.add_argument('--epochs', type=int, default=50)
-    p.add_argument('--batch-size', type=int, default=32)
-    p.add_argument('--lr', type=float, default=2e-4)
-    p.add_argument('--hidden', type=int, default=512)
-    p.add_argument('--heads', type=int, default=4)
-    p.add_argument('--steps', type=int, default=2)
-    p.add_argument('--dropout', type=float, default=0.2)
-    p.add_argument('--lambda-int', type=float, default=0.2,
-                   help='weight of the intermediate losses (Eq. 21)')
-    p.add_argument('--select', choices=SELECT_CHOICES, default='roc_auc',
-                   help='validation criterion for the best epoch')
-    p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--device', default='cpu')
-    p.add_argument('--amp', action='store_true',
-                   help='train and predict under bfloat16 autocast '
-                   '(weights, optimizer and loss stay float32)')
-    p.add_argument('--threads', type=int, default=None,
-                   help='torch CPU threads (default: torch decides)')
-    p.add_argument('--out', default=None, help='write results to this JSON')
-    p.add_argument('--quiet', action='store_true', help='no progress bars')
+    :obj:`lamp-geometric train` command): one per field of
+    :class:`~lamp_geometric.recipe.TrainingConfig`, with its default."""
+    add_config_arguments(p, TrainingConfig)
 
 
 def add_experiment_arguments(parser: argparse.ArgumentParser) -> None:
@@ -316,17 +287,16 @@ def run_molecule_experiment(
                         label_edge_index=label_edge_index,
                         encoder=cfg['encoder'])
     model = build_lamp(model_config).to(device)
-    optimizer = make_optimizer(model, cfg['lr'])
-    loss_fn = LaMPLoss(lambda_int=cfg['lambda_int'])
 
     start = time.perf_counter()
-    result = fit(model, train_loader, val_loader, cfg['epochs'], optimizer,
-                 loss_fn=loss_fn, select=cfg['select'], device=device,
-                 progress=not cfg['quiet'], log=epoch_log, amp=cfg['amp'])
+    result = train_model(model, train_loader, val_loader, config_from(cfg),
+                         y_train=y_all[train_idx], device=device,
+                         log=epoch_log)
     train_time = time.perf_counter() - start
-    say(f"best validation epoch {result.best_epoch} ({cfg['select']} "
-        f"{result.best_score:.4f}); median epoch "
-        f"{result.median_epoch_time:.2f}s")
+    say(describe_fit(result, cfg['select']))
+    if cfg['plot'] and main:
+        plot_history(result.history, cfg['plot'], select=cfg['select'])
+        say(f"wrote {cfg['plot']}")
 
     test, val, thresholds = evaluate_splits(model, val_loader, test_loader,
                                             device, amp=cfg['amp'])
@@ -344,6 +314,9 @@ def run_molecule_experiment(
         split_sizes=[len(train_idx), len(val_idx), len(test_idx)],
         skipped_rows=skipped,
         best_epoch=result.best_epoch,
+        last_epoch=result.last_epoch,
+        converged=result.converged,
+        stopped_early=result.stopped_early,
         median_epoch_time=result.median_epoch_time,
         train_time=train_time,
         thresholds=thresholds,
@@ -364,10 +337,7 @@ def run_molecule_experiment(
             split=dict(kind='random', seed=cfg['seed'],
                        fractions=[0.8, 0.1, 0.1],
                        sizes=out['split_sizes']),
-            training=dict(epochs=cfg['epochs'], lr=cfg['lr'],
-                          batch_size=cfg['batch_size'],
-                          lambda_int=cfg['lambda_int'],
-                          select=cfg['select'], seed=cfg['seed'],
+            training=dict(config_from(cfg).to_dict(),
                           best_epoch=result.best_epoch),
             test=test,
             val=val,

@@ -60,21 +60,68 @@ def seed_everything(seed: int) -> None:
 
 def make_optimizer(model: torch.nn.Module, lr: float,
                    betas: Tuple[float, float] = (0.9, 0.999),
-                   eps: float = 1e-8) -> torch.optim.Adam:
-    r"""The paper's optimizer: :class:`torch.optim.Adam` over
-    :obj:`model`'s parameters, with PyTorch's fused implementation
+                   eps: float = 1e-8,
+                   weight_decay: float = 0.) -> torch.optim.Optimizer:
+    r""":class:`torch.optim.AdamW` over :obj:`model`'s parameters, with
+    decoupled weight decay :obj:`weight_decay` on the weight matrices and
+    embeddings (parameters with two or more dimensions) and none on biases
+    and LayerNorm parameters.  With :obj:`weight_decay=0` the updates are
+    Adam's (the paper's optimizer).  PyTorch's fused implementation
     (:obj:`fused=True`, one kernel for all parameters; on the CPU about
-    2.5x faster than the default, ``benchmarks/train_step/``) where this
-    PyTorch and device support it, and the default one otherwise.  The
-    updates are Adam's either way (equal up to float32 rounding)."""
+    2.5x faster than the default, ``benchmarks/train_step/``) is used where
+    this PyTorch and device support it, the default one otherwise (equal
+    up to float32 rounding)."""
     params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.dim() >= 2]
+    rest = [p for p in params if p.dim() < 2]
+    groups = [dict(params=decay, weight_decay=weight_decay),
+              dict(params=rest, weight_decay=0.)]
+    groups = [g for g in groups if g['params']] or [dict(params=params)]
     try:
-        return torch.optim.Adam(params, lr=lr, betas=betas, eps=eps,
-                                fused=True)
+        return torch.optim.AdamW(groups, lr=lr, betas=betas, eps=eps,
+                                 fused=True)
     except (RuntimeError, TypeError, ValueError):
         # PyTorch < 2.4 on the CPU, or a device/dtype without a fused
         # kernel.
-        return torch.optim.Adam(params, lr=lr, betas=betas, eps=eps)
+        return torch.optim.AdamW(groups, lr=lr, betas=betas, eps=eps)
+
+
+#: Learning rate schedules :func:`make_scheduler` knows.
+SCHEDULES = ('cosine', 'linear', 'constant')
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, total_steps: int,
+                   warmup_steps: int = 0, schedule: str = 'cosine'
+                   ) -> torch.optim.lr_scheduler.LambdaLR:
+    r"""A per-step learning rate schedule: a linear warmup from 0 over
+    :obj:`warmup_steps` optimizer steps, then a :obj:`'cosine'` or
+    :obj:`'linear'` decay to 0 at :obj:`total_steps` (or a
+    :obj:`'constant'` rate).  Step it after every optimizer step (as
+    :func:`fit` does with :obj:`scheduler_interval='step'`).
+
+    Raises:
+        ValueError: On an unknown :obj:`schedule` or non-positive
+            :obj:`total_steps`.
+    """
+    if schedule not in SCHEDULES:
+        raise ValueError(f"'schedule' must be one of {SCHEDULES} (got "
+                         f"'{schedule}')")
+    if total_steps < 1:
+        raise ValueError(f"'total_steps' must be positive (got "
+                         f"{total_steps})")
+    warmup = max(0, min(int(warmup_steps), total_steps - 1))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / (warmup + 1)
+        if schedule == 'constant':
+            return 1.0
+        done = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+        if schedule == 'linear':
+            return 1.0 - done
+        return 0.5 * (1.0 + math.cos(math.pi * done))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 def split_output(out) -> Tuple[Tensor, List[Tensor]]:
@@ -130,12 +177,16 @@ def train_epoch(
     device: torch.device = torch.device('cpu'),
     progress: bool = False,
     amp: bool = False,
+    clip_norm: Optional[float] = None,
+    scheduler: Optional[Any] = None,
 ) -> float:
     r"""Runs one training epoch and returns the mean training loss (weighted
     by batch size; in a distributed run, over all processes).  With
     :obj:`amp=True` the forward pass runs under bfloat16 autocast (see
     :func:`amp_outputs`); parameters, gradients and the optimizer stay
-    float32."""
+    float32.  With :obj:`clip_norm`, the gradient norm over all parameters
+    is clipped to it before every step; a :obj:`scheduler` given here is
+    stepped after every optimizer step."""
     model.train()
     distributed = D.is_distributed()
     total, count = 0.0, 0
@@ -156,7 +207,11 @@ def train_epoch(
                                      f"rank {D.get_rank()} or another); "
                                      f"lower the learning rate")
         loss.backward()
+        if clip_norm is not None:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         total += value * batch.num_graphs
         count += batch.num_graphs
     if distributed:
@@ -228,12 +283,28 @@ class FitResult:
         epoch_times (list of float): Seconds per training epoch.
         resumed_epoch (int): The last epoch of the checkpoint training
             resumed from (:obj:`0`: trained from the start).
+        stopped_early (bool): Whether training stopped before
+            :obj:`epochs` because the validation score had not improved for
+            :obj:`patience` epochs.
     """
     best_epoch: int
     best_score: float
     history: List[Dict[str, float]] = field(default_factory=list)
     epoch_times: List[float] = field(default_factory=list)
     resumed_epoch: int = 0
+    stopped_early: bool = False
+
+    @property
+    def last_epoch(self) -> int:
+        r"""The last epoch trained."""
+        return int(self.history[-1]['epoch']) if self.history else 0
+
+    @property
+    def converged(self) -> bool:
+        r"""Whether the best validation epoch came before the last one: a
+        run whose best epoch is its last was still improving when it
+        stopped, and more epochs may help."""
+        return 0 < self.best_epoch < self.last_epoch
 
     @property
     def median_epoch_time(self) -> float:
@@ -272,6 +343,9 @@ def fit(
     label_names: Optional[Sequence[str]] = None,
     amp: bool = False,
     val_metrics: str = 'select',
+    scheduler_interval: str = 'epoch',
+    clip_norm: Optional[float] = None,
+    patience: Optional[int] = None,
 ) -> FitResult:
     r"""Trains for :obj:`epochs` epochs and leaves :obj:`model` holding the
     weights of the epoch with the best validation score.
@@ -302,9 +376,19 @@ def fit(
             tuned thresholds; higher is better). (default: :obj:`'loss'`)
         log (callable, optional): Receives one line per epoch.
         scheduler (optional): A learning rate scheduler stepped once after
-            every epoch; a
+            every epoch (or after every optimizer step, see
+            :obj:`scheduler_interval`); a
             :class:`~torch.optim.lr_scheduler.ReduceLROnPlateau` receives the
             validation score of :obj:`select`. (default: :obj:`None`)
+        scheduler_interval (str, optional): :obj:`'epoch'` or
+            :obj:`'step'` (e.g. for :func:`make_scheduler`).
+            (default: :obj:`'epoch'`)
+        clip_norm (float, optional): Clip the gradient norm to this value
+            before every step. (default: :obj:`None`)
+        patience (int, optional): Stop when the validation score has not
+            improved for this many epochs (early stopping); the best epoch's
+            weights are kept either way. (default: :obj:`None`: run all
+            epochs)
         checkpoint_path (str, optional): Where to write the training state
             after every epoch. (default: :obj:`None`)
         resume (bool, optional): If set to :obj:`True`, continues from
@@ -340,6 +424,11 @@ def fit(
                          f"'{val_metrics}')")
     if resume and checkpoint_path is None:
         raise ValueError("resume=True needs a 'checkpoint_path'")
+    if scheduler_interval not in ('epoch', 'step'):
+        raise ValueError(f"'scheduler_interval' must be 'epoch' or 'step' "
+                         f"(got '{scheduler_interval}')")
+    if patience is not None and patience < 1:
+        raise ValueError(f"'patience' must be positive (got {patience})")
     main = D.is_main_process()
 
     def say(line: str) -> None:
@@ -407,13 +496,22 @@ def fit(
         if hasattr(sampler, 'set_epoch'):
             sampler.set_epoch(epoch)
         start = time.perf_counter()
-        train_loss = train_epoch(train_model, train_loader, optimizer,
-                                 loss_fn, device, amp=amp)
+        if patience is not None and best_epoch and (epoch - 1 - best_epoch
+                                                    >= patience):
+            result.stopped_early = True
+            say(f"stopped after epoch {epoch - 1}: no better validation "
+                f"{select} for {patience} epochs")
+            break
+        lr = optimizer.param_groups[0]['lr']
+        train_loss = train_epoch(
+            train_model, train_loader, optimizer, loss_fn, device, amp=amp,
+            clip_norm=clip_norm,
+            scheduler=scheduler if scheduler_interval == 'step' else None)
         result.epoch_times.append(time.perf_counter() - start)
         y_val, p_val, val_loss = predict(model, val_loader, device, loss_fn,
                                          amp=amp)
         row: Dict[str, float] = dict(epoch=epoch, train_loss=train_loss,
-                                     val_loss=val_loss,
+                                     val_loss=val_loss, lr=lr,
                                      time=result.epoch_times[-1])
         with _warn_once(seen_warnings):
             if val_metrics == 'all':
@@ -425,7 +523,7 @@ def fit(
                                                           select)
         score = val_loss if select == 'loss' else row[f'val_{select}']
         result.history.append(row)
-        if scheduler is not None:
+        if scheduler is not None and scheduler_interval == 'epoch':
             if isinstance(scheduler,
                           torch.optim.lr_scheduler.ReduceLROnPlateau):
                 scheduler.step(score)

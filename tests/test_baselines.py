@@ -105,3 +105,25 @@ def test_morgan_random_forest_single_shared_label_and_errors():
         MorganRandomForest().fit(SMILES, np.zeros((3, 2)))
     with pytest.raises(ValueError, match='0, 1 or NaN'):
         MorganRandomForest().fit(SMILES, np.full((len(SMILES), 1), 2.0))
+
+
+def test_logistic_one_vs_rest_picks_c_on_validation():
+    from lamp_geometric.baselines import LogisticOneVsRest
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 5))
+    y = np.stack([(X[:, 0] > 0), (X[:, 1] + 0.3 * rng.normal(size=300) > 0),
+                  np.zeros(300, dtype=bool)], 1).astype(float)
+    y[::7, 1] = np.nan  # missing targets are left out of the fit
+    model = LogisticOneVsRest(Cs=(1e-4, 1.0)).fit(X[:200], y[:200],
+                                                   X[200:], y[200:])
+    assert set(model.scores) == {1e-4, 1.0}
+    assert model.C == max(model.scores, key=model.scores.get)
+    assert model.constant_labels == [2]
+    prob = model.predict_proba(X[200:])
+    assert prob.shape == (100, 3) and np.all(prob[:, 2] == 0)
+    score = metrics.ranking_metrics(y[200:, :2], prob[:, :2])['roc_auc']
+    assert score > 0.95
+    with pytest.raises(RuntimeError, match='fit'):
+        LogisticOneVsRest().predict_proba(X)
+    with pytest.raises(ValueError, match='Cs'):
+        LogisticOneVsRest(Cs=())

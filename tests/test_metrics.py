@@ -480,3 +480,31 @@ def test_format_table():
         '| Majority | 1.000 | -           |')
     assert format_table(rows, keys=['maF1']).splitlines()[0] == \
         '|          | maF1        |'
+
+
+def test_paper_protocol_leaves_empty_cases_out():
+    from lamp_geometric import metrics
+
+    # Sample 2 has no true and no predicted label; label 2 has
+    # tp = fp = fn = 0.
+    y = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 0]], dtype=float)
+    p = np.array([[1, 1, 0], [0, 1, 0], [0, 0, 0]], dtype=float)
+    ours = metrics.binary_metrics(y, p)
+    paper = metrics.binary_metrics(y, p, protocol='paper')
+    # ebF1: samples score 2/3, 1 and 1 (empty) -> ours averages all three,
+    # the paper's leaves the empty one out.
+    assert ours['ebF1'] == pytest.approx((2 / 3 + 1 + 1) / 3)
+    assert paper['ebF1'] == pytest.approx((2 / 3 + 1) / 2)
+    # maF1: labels score 1, 2/3 and 0/0.
+    assert ours['maF1'] == pytest.approx((1 + 2 / 3 + 0) / 3)
+    assert paper['maF1'] == pytest.approx((1 + 2 / 3) / 2)
+    assert ours['miF1'] == paper['miF1']
+    # The same through threshold tuning and evaluate.
+    prob = p * 0.9 + 0.05
+    t = metrics.tune_thresholds(y, prob, protocol='paper')
+    assert metrics.evaluate(y, prob, t, protocol='paper')['maF1'] == \
+        pytest.approx(paper['maF1'])
+    assert metrics.validation_score(y, prob, 'ebF1', protocol='paper') == \
+        pytest.approx(paper['ebF1'])
+    with pytest.raises(ValueError, match='protocol'):
+        metrics.binary_metrics(y, p, protocol='other')

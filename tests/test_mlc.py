@@ -204,7 +204,7 @@ def test_paper_benchmark_quick(tmp_path):
     # A run at other settings is kept beside the first and gets its own
     # row, both tagged with their settings.
     other = paper.main(['--quick', '--datasets', 'sider', '--variants',
-                        'mlp', '--threads', '1', '--lr', '0.001',
+                        'mlp', '--threads', '1', '--lr', '0.0005',
                         '--data-dir', DATA_DIR,
                         '--cache-dir', str(tmp_path / 'cache'),
                         '--out-dir', str(out_dir)])
@@ -214,5 +214,5 @@ def test_paper_benchmark_quick(tmp_path):
     assert 'Emb + MLP (ours, settings A)' in sider_rows
     assert 'Emb + MLP (ours, settings B)' in sider_rows
     md = (out_dir / 'paper_quick.md').read_text()
-    assert 'lr 0.001' in md and 'lr 0.0002' in md
+    assert 'lr 0.001' in md and 'lr 0.0005' in md
     assert md.count('Settings: A: d=16') == 1

@@ -15,6 +15,7 @@ from lamp_geometric.train import (
     fit,
     make_loaders,
     make_optimizer,
+    make_scheduler,
     predict,
     seed_everything,
     split_output,
@@ -179,3 +180,75 @@ def test_sider_example_end_to_end(tmp_path):
     assert res['config']['label_graph'] == 'pr'
     assert res['median_epoch_time'] > 0
     assert res['split_sizes'] == [1141, 143, 143]
+
+
+def test_make_optimizer_decays_weight_matrices_only():
+    model = torch.nn.Sequential(torch.nn.Linear(5, 4), torch.nn.LayerNorm(4))
+    opt = make_optimizer(model, 1e-2, weight_decay=0.1)
+    assert isinstance(opt, torch.optim.AdamW)
+    decayed = {id(p) for g in opt.param_groups if g['weight_decay'] > 0
+               for p in g['params']}
+    assert decayed == {id(model[0].weight)}
+    # AdamW's decoupled decay: with a zero gradient, a weight shrinks by
+    # lr * weight_decay per step, and the bias does not move.
+    w0, b0 = model[0].weight.detach().clone(), model[0].bias.detach().clone()
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)
+    opt.step()
+    assert torch.allclose(model[0].weight, w0 * (1 - 1e-2 * 0.1))
+    assert torch.equal(model[0].bias, b0)
+
+
+@pytest.mark.parametrize('schedule', ['cosine', 'linear', 'constant'])
+def test_make_scheduler_warmup_then_decay(schedule):
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([param], lr=1.0)
+    sched = make_scheduler(opt, total_steps=10, warmup_steps=4,
+                           schedule=schedule)
+    rates = []
+    for _ in range(10):
+        rates.append(opt.param_groups[0]['lr'])
+        opt.step()
+        sched.step()
+    assert rates[:5] == pytest.approx([0.2, 0.4, 0.6, 0.8, 1.0])
+    tail = rates[4:]
+    if schedule == 'constant':
+        assert tail == pytest.approx([1.0] * 6)
+    else:
+        assert all(a > b for a, b in zip(tail, tail[1:]))
+        assert tail[-1] > 0
+    assert opt.param_groups[0]['lr'] == pytest.approx(
+        1.0 if schedule == 'constant' else 0.0, abs=1e-12)
+    with pytest.raises(ValueError, match='schedule'):
+        make_scheduler(opt, 10, schedule='step')
+    with pytest.raises(ValueError, match='total_steps'):
+        make_scheduler(opt, 0)
+
+
+def test_fit_early_stopping_clipping_and_step_schedule(dataset):
+    loaders, model, opt = small_fit_setup(dataset)
+    sched = make_scheduler(opt, total_steps=50 * len(loaders[0]))
+    # Eight training molecules over-fit within a few epochs: the
+    # validation loss stops improving long before epoch 50.
+    result = fit(model, loaders[0], loaders[1], 50, opt, select='loss',
+                 progress=False, scheduler=sched, scheduler_interval='step',
+                 clip_norm=0.5, patience=2)
+    epochs = [row['epoch'] for row in result.history]
+    assert result.stopped_early
+    assert result.last_epoch == epochs[-1] == result.best_epoch + 2
+    assert result.converged
+    # The schedule moved once per optimizer step, and the history holds
+    # the rate each epoch started with.
+    assert sched.last_epoch == len(epochs) * len(loaders[0])
+    assert result.history[0]['lr'] > result.history[-1]['lr']
+    with pytest.raises(ValueError, match='scheduler_interval'):
+        fit(model, loaders[0], loaders[1], 1, opt, scheduler_interval='x')
+    with pytest.raises(ValueError, match='patience'):
+        fit(model, loaders[0], loaders[1], 1, opt, patience=0)
+
+
+def test_fit_result_says_when_the_best_epoch_is_the_last():
+    from lamp_geometric.train import FitResult
+    rows = [dict(epoch=e) for e in (1, 2, 3)]
+    assert not FitResult(best_epoch=3, best_score=1.0, history=rows).converged
+    assert FitResult(best_epoch=2, best_score=1.0, history=rows).converged

@@ -41,6 +41,11 @@ MULAN_URL = ('https://raw.githubusercontent.com/tsoumakas/mulan/master/'
              'data/multi-label/')
 
 
+#: Numeric, non-binary features make a "vector" data set when more than
+#: this share of their entries are non-zero (see :class:`Mulan`).
+DENSE_SHARE = 0.5
+
+
 def read_mulan_labels(path: str) -> List[str]:
     r"""Reads the label names of a Mulan XML label file, in document order
     (nested labels of hierarchical sets included).
@@ -111,10 +116,13 @@ class _FeatureMap:
             else:
                 self.ignored.append(a.name)
 
-    def convert(self, arff: ArffData) -> Tuple[np.ndarray, np.ndarray,
-                                                np.ndarray]:
+    def convert(self, arff: ArffData,
+                dense_ids: Optional[np.ndarray] = None
+                ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         r"""Returns :obj:`(ids, values, ptr)` of the feature nodes: every
-        non-zero, non-missing feature value is a node."""
+        non-zero, non-missing feature value is a node, and every feature of
+        :obj:`dense_ids` is a node of every row (value :obj:`0` when absent,
+        NaN when missing)."""
         n = arff.num_rows
         rows = np.repeat(np.arange(n), np.diff(arff.indptr))
         cols, vals = arff.indices, arff.values
@@ -152,7 +160,19 @@ class _FeatureMap:
             r = np.concatenate([r] + extra_r)
             ids = np.concatenate([ids] + extra_id)
             values = np.concatenate([values] + extra_v)
-        node = ~np.isnan(values) & (values != 0)
+        is_dense = np.zeros(len(self.vocab), dtype=bool)
+        if dense_ids is not None and dense_ids.size:
+            is_dense[dense_ids] = True
+            col = np.full(len(self.vocab), -1, dtype=np.int64)
+            col[dense_ids] = np.arange(dense_ids.size)
+            table = np.zeros((n, dense_ids.size))
+            d = is_dense[ids]
+            table[r[d], col[ids[d]]] = values[d]
+            r = np.concatenate([r[~d], np.repeat(np.arange(n),
+                                                 dense_ids.size)])
+            ids = np.concatenate([ids[~d], np.tile(dense_ids, n)])
+            values = np.concatenate([values[~d], table.reshape(-1)])
+        node = (~np.isnan(values) & (values != 0)) | is_dense[ids]
         r, ids, values = r[node], ids[node], values[node]
         order = np.lexsort((ids, r))
         r, ids, values = r[order], ids[order], values[order]
@@ -192,6 +212,17 @@ def _labels(arff: ArffData, label_cols: Sequence[int]) -> np.ndarray:
     return y.astype(np.float32)
 
 
+def _non_binary_ids(converted: Sequence[Tuple[np.ndarray, np.ndarray,
+                                             np.ndarray]],
+                    num_features: int) -> np.ndarray:
+    r"""The feature ids with a value other than 0 and 1 in any part."""
+    flag = np.zeros(num_features, dtype=bool)
+    for ids, values, _ in converted:
+        bad = ~np.isnan(values) & (values != 0) & (values != 1)
+        flag[ids[bad]] = True
+    return np.flatnonzero(flag)
+
+
 class Mulan(MultiLabelDataset):
     r"""Any Mulan multi-label data set: ARFF rows (dense or sparse) plus the
     XML file listing the label attributes (see the module documentation for
@@ -205,6 +236,16 @@ class Mulan(MultiLabelDataset):
     holds the label attributes (``?`` gives ``NaN``).  Rows without any
     positive label are kept and counted in
     :obj:`stats['rows_without_label']`.
+
+    Input type: a set whose features are all binary, or mostly zero, is a
+    bag of words (:attr:`input_type` :obj:`'bow'`).  When numeric features
+    take values other than 0 and 1 and more than :obj:`DENSE_SHARE` of
+    their entries are non-zero (e.g. emotions, yeast), the set is a dense
+    vector
+    (:obj:`'vector'`): every such feature is a node of every row, and its
+    values are standardised at load time with the mean and standard
+    deviation of this seed's *training* rows (missing values become the
+    training mean); :attr:`feature_scaling` keeps those statistics.
 
     Splits: the given train/test files, with :obj:`val_fraction` of the
     training rows held out for validation at random by :obj:`seed` (the LaMP
@@ -299,6 +340,11 @@ class Mulan(MultiLabelDataset):
                           f"{self.stats['ignored_attributes'][:5]}",
                           stacklevel=2)
 
+    def _on_load(self) -> None:
+        self.input_type = self.stats.get('input_type', 'bow')
+        if self.input_type == 'vector':
+            self._standardize_values(self.stats['numeric_features'])
+
     def build(self) -> SampleArrays:
         files = self._files
         xml = self.raw_files[files[-1]]
@@ -316,15 +362,33 @@ class Mulan(MultiLabelDataset):
         label_cols = _match_labels(first.attributes, labels, first.path)
         fmap = _FeatureMap(first.attributes, label_cols)
 
+        # Numeric features with values other than 0 and 1 that are mostly
+        # non-zero make a "vector" data set: each is then a node of every
+        # row, standardised at load time; binary features stay bag-of-words
+        # nodes (present or not).  Mostly-zero values (counts or tf-idf
+        # weights of a bag of words) keep one node per non-zero value.
+        converted = [fmap.convert(arff) for arff in parts]
+        dense_ids = _non_binary_ids(converted, len(fmap.vocab))
+        rows = sum(arff.num_rows for arff in parts)
+        present = sum(int(np.isin(i, dense_ids).sum()) for i, _, _ in
+                      converted)
+        if dense_ids.size and present <= DENSE_SHARE * rows * dense_ids.size:
+            dense_ids = dense_ids[:0]
+        if dense_ids.size:
+            converted = [fmap.convert(arff, dense_ids) for arff in parts]
         ids, values, ptrs, ys, splits = [], [], [], [], []
         offset = 0
         stats = dict(relation=first.relation, sparse=first.sparse,
                      num_features=len(fmap.vocab), num_labels=len(labels),
+                     input_type='vector' if dense_ids.size else 'bow',
+                     numeric_features=dense_ids.tolist(),
                      ignored_attributes=fmap.ignored,
                      rows_without_label={})
         for k, arff in enumerate(parts):
             part = ('train', 'test')[k] if len(parts) == 2 else 'all'
-            i, v, p = fmap.convert(arff)
+            i, v, p = converted[k]
+            stats.setdefault('missing_values', {})[part] = int(
+                np.isnan(v).sum())
             y = _labels(arff, label_cols)
             ids.append(i)
             values.append(v)

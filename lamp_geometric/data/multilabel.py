@@ -73,7 +73,7 @@ TRAIN, VAL, TEST = 0, 1, 2
 _UNASSIGNED = -1
 
 # Bump when the processed format changes, so stale caches are rebuilt.
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
 
 
 class SampleArrays:
@@ -270,6 +270,15 @@ class MultiLabelDataset(InMemoryDataset):
     """
     #: Human-readable name for messages.
     display_name: str = 'data set'
+    #: The kind of input (:obj:`'bow'`, :obj:`'sequence'` or
+    #: :obj:`'vector'`, see
+    #: :data:`lamp_geometric.nn.feature_encoders.INPUT_TYPES`); it picks
+    #: the feature encoder and the linear baseline's input.
+    input_type: str = 'bow'
+    #: Per-feature standardisation applied at load time, or :obj:`None`:
+    #: :obj:`{'ids': [...], 'mean': [...], 'std': [...]}` (JSON-ready, so a
+    #: checkpoint can apply the same scaling to new samples).
+    feature_scaling: Optional[Dict[str, List[float]]] = None
 
     # Set up ##################################################################
 
@@ -377,6 +386,74 @@ class MultiLabelDataset(InMemoryDataset):
 
     def _on_load(self) -> None:
         r"""Hook for per-seed, in-memory adjustments after the split."""
+
+    def _standardize_values(self, feature_ids: Optional[Sequence[int]] = None
+                            ) -> None:
+        r"""Standardises :obj:`value` in place, per feature id, with the mean
+        and standard deviation of the *training* samples of this split
+        (missing values, NaN, are ignored by the statistics and then set to
+        the training mean, i.e. 0).  Only the ids in :obj:`feature_ids`
+        (default: all) are touched; a feature that is constant in training
+        keeps a standard deviation of 1.  The statistics are kept in
+        :attr:`feature_scaling`."""
+        data = self._data
+        value: Tensor = data.value
+        ids = data.x.view(-1)
+        num = self.num_features
+        chosen = torch.zeros(num, dtype=torch.bool)
+        if feature_ids is None:
+            chosen[:] = True
+        else:
+            chosen[torch.as_tensor(list(feature_ids), dtype=torch.long)] = True
+        counts = self.slices['x'].diff()
+        sample = torch.repeat_interleave(torch.arange(counts.numel()), counts)
+        v = value.double()
+        ok = (data.split[sample] == TRAIN) & ~v.isnan()
+        cnt = torch.bincount(ids[ok], minlength=num).double()
+        s1 = torch.bincount(ids[ok], weights=v[ok], minlength=num)
+        s2 = torch.bincount(ids[ok], weights=v[ok] ** 2, minlength=num)
+        mean = torch.where(cnt > 0, s1 / cnt.clamp(min=1), 0.)
+        var = (s2 - cnt * mean ** 2).clamp(min=0) / (cnt - 1).clamp(min=1)
+        std = var.sqrt()
+        std = torch.where(std > 1e-6, std, torch.ones_like(std))
+        node = chosen[ids]
+        f = ids[node]
+        out = (v[node] - mean[f]) / std[f]
+        value[node] = torch.nan_to_num(out, nan=0.0).to(value.dtype)
+        keep = chosen.nonzero().view(-1)
+        self.feature_scaling = dict(ids=keep.tolist(),
+                                    mean=mean[keep].tolist(),
+                                    std=std[keep].tolist())
+        self.stats['standardized_with'] = (
+            f'training mean/std of {keep.numel()} feature(s)')
+
+    def feature_matrix(self, index: Optional[Tensor] = None) -> Any:
+        r"""The samples as a sparse matrix :obj:`[N, num_features]`
+        (:class:`scipy.sparse.csr_matrix`, float64), the input of linear
+        models: entry :math:`(i, f)` sums the values of sample :math:`i`'s
+        feature nodes with id :math:`f` -- bag-of-words counts (binary
+        features give 1), standardised values of vectors (as the network
+        sees them), token counts of texts (which carry no values).
+
+        Args:
+            index (torch.Tensor, optional): The samples to take, in order.
+                (default: all)
+        """
+        from scipy.sparse import csr_matrix
+
+        counts = self.slices['x'].diff()
+        ptr = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
+        ids = self._data.x.view(-1)
+        value = getattr(self._data, 'value', None)
+        vals = (torch.ones(ids.numel(), dtype=torch.float64)
+                if value is None or self.input_type == 'sequence'
+                else value.double())
+        full = csr_matrix((vals.numpy(), ids.numpy(), ptr.numpy()),
+                          shape=(counts.numel(), self.num_features))
+        full.sum_duplicates()
+        if index is None:
+            return full
+        return full[torch.as_tensor(index, dtype=torch.long).numpy()]
 
     def _split_indices(self, code: int) -> Tensor:
         return (self._data.split == code).nonzero().view(-1)

@@ -78,6 +78,7 @@ class RCV1Subset(MultiLabelDataset):
             :class:`~lamp_geometric.data.Mulan`.
     """
     display_name = 'RCV1 subset'
+    input_type = 'sequence'
 
     def __init__(
         self,

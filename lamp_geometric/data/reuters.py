@@ -201,6 +201,7 @@ class Reuters21578(MultiLabelDataset):
             :class:`~lamp_geometric.data.Mulan`.
     """
     display_name = 'Reuters-21578 (ModApte)'
+    input_type = 'sequence'
     #: The counts of the ModApte split with the 90 categories.
     EXPECTED = dict(num_train=7770, num_test=3019, num_labels=90)
 

@@ -89,6 +89,7 @@ class TFPPI(MultiLabelDataset):
             :class:`~lamp_geometric.data.Mulan`.
     """
     display_name = 'TF/PPI (toy)'
+    input_type = 'vector'
 
     def __init__(
         self,
@@ -174,16 +175,8 @@ class TFPPI(MultiLabelDataset):
                             sample_names=genes)
 
     def _on_load(self) -> None:
-        if not self.standardize:
-            return
-        value = self._data.value
-        width = self.num_features
-        table = value.view(-1, width)
-        train = table[self._data.split == _ml.TRAIN]
-        mean = train.mean(0)
-        std = train.std(0).clamp(min=1e-6)
-        table.sub_(mean).div_(std)
-        self.stats['standardized_with'] = 'training mean/std per feature'
+        if self.standardize:
+            self._standardize_values()
 
     def label_edge_index(self, train_idx: Optional[Tensor] = None) -> Tensor:
         r"""The TF-TF interaction graph (PPI) over the labels; it uses no

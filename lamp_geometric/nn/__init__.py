@@ -1,6 +1,6 @@
 r"""Neural network layers, encoders, the LaMP model and its loss."""
 from .conv import LaMPConv, DenseLaMPConv
-from .models import LaMP, LaMPOutput
+from .models import LaMP, LaMPOutput, label_log_odds
 from .loss import LaMPLoss, masked_bce_with_logits
 from .dropout import Dropout
 from .encoders import (
@@ -22,6 +22,7 @@ __all__ = [
     'DenseLaMPConv',
     'LaMP',
     'LaMPOutput',
+    'label_log_odds',
     'LaMPLoss',
     'masked_bce_with_logits',
     'Dropout',

@@ -338,3 +338,35 @@ def test_processed_files_are_written_atomically(tiny, processed_writes):
     assert 'data.pt' not in processed_writes[0]
     processed = osp.join(root, 'processed')
     assert not [f for f in os.listdir(processed) if f.startswith('.tmp-')]
+
+
+def test_dense_numeric_set_is_a_standardised_vector(tmp_path):
+    header = ('@relation v\n@attribute a numeric\n@attribute b numeric\n'
+              '@attribute lab {0,1}\n@data\n')
+    folder = tmp_path / 'd' / 'mulan' / 'vec'
+    write_set(str(folder), name='vec', header=header,
+              train=['1,-70,1', '3,-74,0', '5,?,1', '0,-72,0'],
+              test=['2,-71,1'],
+              xml='<labels><label name="lab"/></labels>')
+    ds = Mulan('vec', data_dir=str(tmp_path / 'd'), root=str(tmp_path / 'c'),
+               val_fraction=0.0, verbose=False)
+    assert ds.input_type == 'vector'
+    # Every feature is a node of every row (a zero value included) ...
+    assert [d.x.tolist() for d in ds] == [[0, 1]] * 5
+    # ... standardised with the training rows' mean and standard deviation
+    # (a missing value becomes the mean, 0).
+    a = torch.tensor([1., 3., 5., 0.])
+    b = torch.tensor([-70., -74., -72.])
+    assert ds.feature_scaling['ids'] == [0, 1]
+    assert ds.feature_scaling['mean'] == pytest.approx([2.25, -72.0])
+    assert ds.feature_scaling['std'] == pytest.approx(
+        [float(a.std()), float(b.std())])
+    values = torch.stack([d.value for d in ds])
+    assert torch.allclose(values[:4, 0], (a - a.mean()) / a.std())
+    assert values[2, 1] == 0
+    assert torch.allclose(values[4], torch.tensor(
+        [(2 - 2.25) / float(a.std()), (-71 + 72) / float(b.std())]))
+    assert ds.stats['missing_values'] == {'train': 1, 'test': 0}
+    X = ds.feature_matrix()
+    assert X.shape == (5, 2)
+    assert np.allclose(X.toarray(), values.numpy())

@@ -170,7 +170,8 @@ def test_label_permutation_permutes_outputs(problem, path, label_graph):
     # with it.
     permuted = _model(L, inv[edge_index], path, label_graph)
     state = model.state_dict()
-    state['label_emb.weight'] = state['label_emb.weight'][perm]
+    for key in ('label_emb.weight', 'readout_untied', 'readout_bias'):
+        state[key] = state[key][perm]
     state['label_edge_index'] = permuted.label_edge_index
     permuted.load_state_dict(state)
     z, batch = _features(sizes, seed)

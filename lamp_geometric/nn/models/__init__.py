@@ -5,6 +5,7 @@ from .lamp import (
     DENSE_THRESHOLD,
     DENSE_THRESHOLDS,
     default_dense_threshold,
+    label_log_odds,
 )
 
 __all__ = [
@@ -13,4 +14,5 @@ __all__ = [
     'DENSE_THRESHOLD',
     'DENSE_THRESHOLDS',
     'default_dense_threshold',
+    'label_log_odds',
 ]

@@ -51,6 +51,25 @@ def default_dense_threshold(head_channels: int) -> float:
     raise AssertionError('unreachable')
 
 
+def label_log_odds(prevalence: Tensor, num_labels: int,
+                   eps: float = 1e-4) -> Tensor:
+    r"""The log-odds :math:`\log(p / (1 - p))` of label prevalences
+    :obj:`[L]`, with :math:`p` clipped to :math:`[\epsilon, 1 - \epsilon]`
+    and NaN (a label never observed) read as :math:`0.5`: the bias with
+    which a readout predicts the label frequencies.
+
+    Raises:
+        ValueError: If :obj:`prevalence` does not have shape
+            :obj:`[num_labels]`.
+    """
+    p = torch.as_tensor(prevalence, dtype=torch.float)
+    if p.shape != (num_labels, ):
+        raise ValueError(f"'prevalence' must have shape [{num_labels}] (got "
+                         f"{list(p.shape)})")
+    p = torch.nan_to_num(p, nan=0.5).clamp(eps, 1 - eps)
+    return torch.logit(p)
+
+
 LABEL_GRAPHS = ('el', 'fc', 'pr')
 PATHS = ('auto', 'sparse', 'dense')
 
@@ -96,15 +115,23 @@ class LaMP(torch.nn.Module):
     steps): first feature-to-label message passing over the complete
     bipartite graph from the sample's feature nodes (Eq. 10-11), then
     label-to-label message passing over the label graph :math:`G_{yy}`
-    (Eq. 12-13).  The readout is tied to the embeddings (Eq. 14,
-    :math:`\mathbf{W}^o \equiv \mathbf{W}^y`):
+    (Eq. 12-13).  The readout (Eq. 14) is
 
     .. math::
-        \hat{y}_i = \sigma\left(\langle \mathbf{W}^y_i,
-        \mathbf{u}_i^T \rangle\right)
+        \hat{y}_i = \sigma\left(\langle \mathbf{W}^o_i,
+        \mathbf{u}_i^T \rangle + b_i\right)
 
     and is applied after every stage to give the intermediate predictions
-    used by :class:`~lamp_geometric.nn.LaMPLoss` (Eq. 21).
+    used by :class:`~lamp_geometric.nn.LaMPLoss` (Eq. 21).  The paper ties
+    :math:`\mathbf{W}^o \equiv \mathbf{W}^y` and has no bias; its
+    published numbers come from an untied readout (the original code sets
+    the tie on an unused attribute), which also learns much faster here
+    (``docs/differences.rst``).  So by default the readout is its own
+    Xavier-initialised matrix, the label embeddings start from
+    :math:`\mathcal{N}(0, 1)` as in the original code, and a per-label
+    bias :math:`b_i` can start at the training log-odds
+    (:meth:`set_label_prior`).  :obj:`tie_weights=True`,
+    :obj:`readout_bias=False` give the paper's tied readout.
 
     Complete graphs (every feature-to-label stage, :obj:`'fc'` label graphs
     and dense priors) run on :class:`~lamp_geometric.nn.DenseLaMPConv`
@@ -136,9 +163,16 @@ class LaMP(torch.nn.Module):
             and duplicates removed. (default: :obj:`None`)
         feature_channels (int, optional): Size of the encoder's output if it
             differs from :obj:`hidden_channels`. (default: :obj:`None`)
-        tie_weights (bool, optional): If set to :obj:`False`, the readout
-            gets its own weight instead of sharing :math:`\mathbf{W}^y`.
-            (default: :obj:`True`)
+        tie_weights (bool, optional): If set to :obj:`True`, the readout
+            shares :math:`\mathbf{W}^y` (the paper's Eq. 14) instead of
+            having its own weight. (default: :obj:`False`)
+        readout_bias (bool, optional): If set to :obj:`True`, the readout
+            adds a learned per-label bias :math:`b_i` (zero until
+            :meth:`set_label_prior` sets it). (default: :obj:`True`)
+        label_init_std (float, optional): Standard deviation of the initial
+            label embeddings. (default: :obj:`None`: :obj:`1` as in the
+            original code, or :math:`1/\sqrt{d}` with a tied readout, whose
+            logits would otherwise start saturated)
         path (str, optional): :obj:`'auto'`, :obj:`'sparse'` or
             :obj:`'dense'`: force one implementation for every stage, or let
             the model choose by graph density. (default: :obj:`'auto'`)
@@ -158,9 +192,11 @@ class LaMP(torch.nn.Module):
         label_graph: str = 'fc',
         label_edge_index: Optional[Tensor] = None,
         feature_channels: Optional[int] = None,
-        tie_weights: bool = True,
+        tie_weights: bool = False,
         path: str = 'auto',
         dense_threshold: Optional[float] = None,
+        readout_bias: bool = True,
+        label_init_std: Optional[float] = None,
     ):
         super().__init__()
         if num_labels < 1:
@@ -188,6 +224,7 @@ class LaMP(torch.nn.Module):
         self.label_graph = label_graph
         self.feature_channels = feature_channels or hidden_channels
         self.tie_weights = tie_weights
+        self.label_init_std = label_init_std
         self.path = path
         if dense_threshold is None:
             dense_threshold = default_dense_threshold(
@@ -214,6 +251,9 @@ class LaMP(torch.nn.Module):
         self.readout_untied: Optional[Parameter] = None
         if not tie_weights:
             self.readout_untied = Parameter(torch.empty(L, hidden_channels))
+        self.readout_bias: Optional[Parameter] = None
+        if readout_bias:
+            self.readout_bias = Parameter(torch.empty(L))
 
         xy_dense = path in ('auto', 'dense')
         yy_dense = path == 'dense' or (path == 'auto'
@@ -256,13 +296,16 @@ class LaMP(torch.nn.Module):
 
     def reset_parameters(self):
         r"""Resets all learnable parameters of the module."""
-        # Small label embeddings keep the tied readout <W^y_i, u_i> (u_i is
-        # layer-normalised) at unit scale at initialisation.
-        torch.nn.init.normal_(self.label_emb.weight,
-                              std=self.hidden_channels**-0.5)
+        std = self.label_init_std
+        if std is None:
+            # Small label embeddings keep a tied readout <W^y_i, u_i> (u_i
+            # is layer-normalised) at unit scale at initialisation.
+            std = self.hidden_channels**-0.5 if self.tie_weights else 1.0
+        torch.nn.init.normal_(self.label_emb.weight, std=std)
         if self.readout_untied is not None:
-            torch.nn.init.normal_(self.readout_untied,
-                                  std=self.hidden_channels**-0.5)
+            torch.nn.init.xavier_normal_(self.readout_untied)
+        if self.readout_bias is not None:
+            torch.nn.init.zeros_(self.readout_bias)
         if self.encoder is not None and hasattr(self.encoder,
                                                 'reset_parameters'):
             self.encoder.reset_parameters()
@@ -292,7 +335,27 @@ class LaMP(torch.nn.Module):
         if (u.dtype in (torch.bfloat16, torch.float16)
                 and w.dtype == torch.float32):
             w = w.to(u.dtype)
-        return (u * w).sum(dim=-1)
+        logits = (u * w).sum(dim=-1)
+        if self.readout_bias is not None:
+            logits = logits + self.readout_bias.to(logits.dtype)
+        return logits
+
+    @torch.no_grad()
+    def set_label_prior(self, prevalence: Tensor) -> None:
+        r"""Sets the readout bias to the log-odds of each label's training
+        prevalence :obj:`[L]` (clipped to :math:`[10^{-4}, 1 - 10^{-4}]`),
+        so that an untrained model predicts the label frequencies instead of
+        :math:`0.5` for every label.
+
+        Raises:
+            RuntimeError: If the model has no readout bias.
+            ValueError: If :obj:`prevalence` does not have shape :obj:`[L]`.
+        """
+        if self.readout_bias is None:
+            raise RuntimeError("This LaMP model has no readout bias "
+                               "(readout_bias=False)")
+        self.readout_bias.copy_(
+            label_log_odds(prevalence, self.num_labels).to(self.readout_bias))
 
     def forward(self, data: Batch,
                 return_attention: bool = False) -> LaMPOutput:

@@ -68,7 +68,7 @@ def test_lamp_repr_and_graphs():
 
 
 def test_lamp_tied_weights():
-    model = make_model('fc')
+    model = make_model('fc', tie_weights=True, readout_bias=False)
     assert model.readout_weight is model.label_emb.weight
     names = [name for name, _ in model.named_parameters()]
     assert not any('readout' in name for name in names)
@@ -86,7 +86,7 @@ def test_lamp_tied_weights():
                           2 * (u * model.label_emb.weight / 2).sum(dim=-1),
                           atol=1e-6)
 
-    untied = make_model('fc', tie_weights=False)
+    untied = make_model('fc', tie_weights=False, readout_bias=False)
     assert isinstance(untied.readout_weight, Parameter)
     assert untied.readout_weight is not untied.label_emb.weight
     assert untied.readout_weight.shape == (L, D)
@@ -97,10 +97,40 @@ def test_lamp_tied_weights():
     assert torch.all(untied.forward_features(z, batch).logits == 0)
 
 
+def test_lamp_default_readout_is_untied_with_a_label_prior_bias():
+    torch.manual_seed(0)
+    model = LaMP(L, 64, heads=2)
+    assert not model.tie_weights
+    assert model.readout_weight is not model.label_emb.weight
+    assert model.readout_bias.shape == (L, )
+    assert torch.all(model.readout_bias == 0)
+    # Labels start from N(0, 1) as in the original code; a tied readout
+    # keeps the small N(0, 1/d) start (its logits would saturate).
+    assert 0.8 < float(model.label_emb.weight.std()) < 1.2
+    tied = LaMP(L, 64, heads=2, tie_weights=True)
+    assert float(tied.label_emb.weight.std()) < 0.2
+    assert LaMP(L, 64, heads=2, label_init_std=0.5).label_init_std == 0.5
+
+    prevalence = torch.tensor([0.5, 0.1, 0.9, 0.0, float('nan')])
+    model.set_label_prior(prevalence)
+    expected = torch.logit(torch.tensor([0.5, 0.1, 0.9, 1e-4, 0.5]))
+    assert torch.allclose(model.readout_bias, expected)
+    with torch.no_grad():
+        model.readout_untied.zero_()
+    z, batch = torch.randn(6, 64), torch.tensor([0, 0, 1, 1, 1, 2])
+    probs = torch.sigmoid(model.forward_features(z, batch).logits)
+    assert torch.allclose(probs, torch.tensor([0.5, 0.1, 0.9, 1e-4, 0.5])
+                          .expand_as(probs), atol=1e-6)
+    with pytest.raises(ValueError, match='shape'):
+        model.set_label_prior(torch.ones(L + 1))
+    with pytest.raises(RuntimeError, match='no readout bias'):
+        LaMP(L, 8, heads=2, readout_bias=False).set_label_prior(prevalence)
+
+
 def test_lamp_readout_of_bfloat16_states():
     # Label states in bfloat16 (autocast) meet W^y cast to bfloat16: logits
     # in bfloat16, the gradient of W^y in float32 (its parameter's type).
-    model = make_model('fc')
+    model = make_model('fc', tie_weights=True, readout_bias=False)
     u = torch.randn(3, L, D).bfloat16().requires_grad_()
     logits = model.readout(u)
     assert logits.dtype == torch.bfloat16
@@ -230,6 +260,10 @@ def test_lamp_label_permutation(label_graph, path):
     permuted = make_model(label_graph, path=path, seed=9, **kwargs)
     state = model.state_dict()
     state['label_emb.weight'] = model.label_emb.weight.detach()[perm]
+    state['readout_untied'] = model.readout_untied.detach()[perm]
+    state['readout_bias'] = torch.randn(L)
+    with torch.no_grad():
+        model.readout_bias.copy_(state['readout_bias'][inv])
     state['label_edge_index'] = permuted.label_edge_index.clone()
     permuted.load_state_dict(state, strict=True)
 
