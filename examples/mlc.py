@@ -12,13 +12,24 @@ reuters      text        ModApte, 10% of train for      train co-occurrence
                          validation
 rcv1         text        random 80/10/10                RCV1 topic tree
 tf_ppi       vector      random 80/10/10                TF-TF PPI graph
+mulan:NAME   bag of      given train/test (10% of       train co-occurrence
+             words or    train for validation), or
+             vector      random 80/10/10
 ============ =========== ============================== =====================
+
+``mulan:NAME`` reads any Mulan folder ``<data-dir>/mulan/NAME/``; sets with
+dense numeric features (e.g. ``mulan:emotions``, ``mulan:yeast``) are
+vectors, standardised with training statistics.
 
 ``--encoder emb|fmp`` trains LaMP on the paper's "Emb" or "FMP" input
 (:func:`lamp_geometric.nn.feature_encoder`); ``--encoder mlp`` the
 "Emb + MLP" baseline (:class:`lamp_geometric.baselines.EmbMLP`, no label
-nodes, plain BCE); ``--encoder rf`` a random forest on Morgan fingerprints
-(molecules only).  Training keeps the best validation epoch, tunes one
+nodes, plain BCE); ``--encoder linear`` a one-vs-rest logistic regression
+on the same inputs (:class:`lamp_geometric.baselines.LogisticOneVsRest`);
+``--encoder rf`` a random forest on Morgan fingerprints (molecules only).
+Networks train with the library's recipe
+(:class:`lamp_geometric.recipe.TrainingConfig`, whose fields are the
+training options); ``--plot curves.png`` draws the learning curves.  Training keeps the best validation epoch, tunes one
 threshold per metric on validation and prints the test metrics beside two
 label-prior baselines on the same test split, as ``examples/sider.py`` does;
 ``--out`` writes the same JSON (``ebF1 miF1 maF1 acc ha roc_auc``,

@@ -216,3 +216,36 @@ def test_paper_benchmark_quick(tmp_path):
     md = (out_dir / 'paper_quick.md').read_text()
     assert 'lr 0.001' in md and 'lr 0.0005' in md
     assert md.count('Settings: A: d=16') == 1
+
+
+@pytest.mark.data
+@pytest.mark.skipif(not DATA_DIR or not osp.isfile(osp.join(
+    DATA_DIR or '', 'mulan', 'emotions', 'emotions.xml')),
+    reason='needs LAMP_DATA with mulan/emotions/')
+@pytest.mark.filterwarnings('ignore::UserWarning')
+def test_mlc_on_a_mulan_vector_set_with_the_linear_floor(tmp_path, capsys):
+    common = ['--dataset', 'mulan:emotions', '--data-dir', DATA_DIR,
+              '--cache-dir', str(tmp_path / 'cache')]
+    linear = mlc.main(common + ['--encoder', 'linear', '--quiet'])
+    assert linear['input_type'] == 'vector'
+    assert linear['variant'] == 'logistic regression'
+    assert linear['C'] in (0.01, 0.1, 1.0)
+    # The floor learns: well above chance, and above predicting the label
+    # frequencies.
+    assert linear['roc_auc'] > 0.75
+    assert linear['maF1'] > linear['baselines']['all_positive']['maF1']
+    plot = tmp_path / 'curves.png'
+    net = mlc.main(common + ['--encoder', 'emb', '--label-graph', 'fc',
+                             '--epochs', '3', '--hidden', '16', '--heads',
+                             '2', '--quiet', '--threads', '1', '--plot',
+                             str(plot)])
+    out = capsys.readouterr().out
+    assert plot.is_file()
+    assert ('not converged' in out) == (not net['converged'])
+    assert [row['epoch'] for row in net['history']] == [1, 2, 3]
+    assert {'train_loss', 'val_loss', 'val_roc_auc', 'lr'} <= set(
+        net['history'][0])
+    assert set(net['test_paper']) == set(net['test'])
+    assert "original code's protocol" in out
+    with pytest.raises(SystemExit):
+        mlc.parse_args(['--dataset', 'nope'])
