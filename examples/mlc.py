@@ -29,11 +29,13 @@ on the same inputs (:class:`lamp_geometric.baselines.LogisticOneVsRest`);
 ``--encoder rf`` a random forest on Morgan fingerprints (molecules only).
 Networks train with the library's recipe
 (:class:`lamp_geometric.recipe.TrainingConfig`, whose fields are the
-training options); ``--plot curves.png`` draws the learning curves.  Training keeps the best validation epoch, tunes one
-threshold per metric on validation and prints the test metrics beside two
-label-prior baselines on the same test split, as ``examples/sider.py`` does;
-``--out`` writes the same JSON (``ebF1 miF1 maF1 acc ha roc_auc``,
-``config``, ``median_epoch_time``, ...).
+training options); ``--plot curves.png`` draws the learning curves.
+Training keeps the best validation epoch, tunes one threshold per metric on
+validation and prints the test metrics beside two label-prior baselines on
+the same test split, as ``examples/sider.py`` does, and the same metrics
+under the original code's protocol (:data:`lamp_geometric.metrics.
+PROTOCOLS`); ``--out`` writes the same JSON (``ebF1 miF1 maF1 acc ha
+roc_auc``, ``test``, ``test_paper``, ``history``, ``config``, ...).
 
 Data come from ``--data-dir`` (default ``$LAMP_DATA``) laid out like the
 project's shared data directory, or are downloaded from their public source.
@@ -271,23 +273,6 @@ def build_model(args: argparse.Namespace, input_type: str, num_labels: int,
 
 # Runs ########################################################################
 
-def scores(y_val, p_val, y_test, p_test) -> Dict[str, Any]:
-    r"""Validation and test metrics at thresholds tuned on validation (one
-    per metric), under this library's protocol (:obj:`test`, :obj:`val`,
-    :obj:`thresholds`) and the original code's (:obj:`test_paper`,
-    :obj:`thresholds_paper`; see :data:`lamp_geometric.metrics.PROTOCOLS`).
-    """
-    out: Dict[str, Any] = {}
-    for protocol, suffix in (('sklearn', ''), ('paper', '_paper')):
-        thresholds = M.tune_thresholds(y_val, p_val, protocol=protocol)
-        out[f'thresholds{suffix}'] = thresholds
-        out[f'test{suffix}'] = M.evaluate(y_test, p_test, thresholds,
-                                          protocol=protocol)
-        if not suffix:
-            out['val'] = M.evaluate(y_val, p_val, thresholds)
-    return out
-
-
 def _run_forest(args, dataset, splits) -> Dict[str, Any]:
     train_idx, val_idx, test_idx = splits
     smiles = list(dataset.smiles)
@@ -301,7 +286,8 @@ def _run_forest(args, dataset, splits) -> Dict[str, Any]:
     p_val = rf.predict_proba(pick(val_idx))
     p_test = rf.predict_proba(pick(test_idx))
     y_val, y_test = y[val_idx.numpy()], y[test_idx.numpy()]
-    return dict(**scores(y_val, p_val, y_test, p_test), best_epoch=None,
+    return dict(**M.tuned_report(y_val, p_val, y_test, p_test),
+                best_epoch=None,
                 median_epoch_time=fit_time, train_time=fit_time, history=[],
                 constant_labels=rf.constant_labels)
 
@@ -322,7 +308,8 @@ def _run_linear(args, dataset, input_type, splits) -> Dict[str, Any]:
     print(f"logistic regression: C={model.C} chosen on validation "
           f"(ROC-AUC {model.scores}); {fit_time:.1f}s")
     p_val, p_te = model.predict_proba(X_val), model.predict_proba(X_te)
-    return dict(**scores(y_val, p_val, y_te, p_te), best_epoch=None,
+    return dict(**M.tuned_report(y_val, p_val, y_te, p_te),
+                best_epoch=None,
                 C=model.C,
                 median_epoch_time=fit_time, train_time=fit_time, history=[],
                 constant_labels=model.constant_labels)
@@ -352,7 +339,7 @@ def _run_network(args, dataset, input_type, splits,
         print(f"wrote {args.plot}")
     y_val, p_val, _ = predict(model, val_loader, device, amp=args.amp)
     y_test, p_test, _ = predict(model, test_loader, device, amp=args.amp)
-    return dict(**scores(y_val, p_val, y_test, p_test),
+    return dict(**M.tuned_report(y_val, p_val, y_test, p_test),
                 best_epoch=result.best_epoch,
                 last_epoch=result.last_epoch, converged=result.converged,
                 stopped_early=result.stopped_early,

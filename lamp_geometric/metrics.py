@@ -85,6 +85,7 @@ __all__ = [
     'tune_thresholds',
     'evaluate',
     'validation_score',
+    'tuned_report',
     'label_prior_baselines',
     'format_table',
 ]
@@ -501,6 +502,27 @@ def evaluate(
                                        _check_protocol(protocol))
         out[m] = cache[t][m]
     out.update(_ranking_metrics(y, prob))
+    return out
+
+
+def tuned_report(y_val: ArrayLike, p_val: ArrayLike, y_test: ArrayLike,
+                 p_test: ArrayLike) -> Dict[str, Any]:
+    """Validation and test metrics at thresholds tuned on validation (one
+    per metric), under both protocols.
+
+    Returns:
+        A dict with ``test``, ``val`` and ``thresholds`` under the
+        ``'sklearn'`` protocol and ``test_paper`` and ``thresholds_paper``
+        under the ``'paper'`` protocol (thresholds tuned under it).
+    """
+    out: Dict[str, Any] = {}
+    for protocol, suffix in (('sklearn', ''), ('paper', '_paper')):
+        thresholds = tune_thresholds(y_val, p_val, protocol=protocol)
+        out[f'thresholds{suffix}'] = thresholds
+        out[f'test{suffix}'] = evaluate(y_test, p_test, thresholds,
+                                        protocol=protocol)
+        if not suffix:
+            out['val'] = evaluate(y_val, p_val, thresholds)
     return out
 
 

@@ -508,3 +508,19 @@ def test_paper_protocol_leaves_empty_cases_out():
         pytest.approx(paper['ebF1'])
     with pytest.raises(ValueError, match='protocol'):
         metrics.binary_metrics(y, p, protocol='other')
+
+
+def test_tuned_report_gives_both_protocols():
+    from lamp_geometric import metrics
+    rng = np.random.default_rng(0)
+    y = (rng.random((40, 4)) < 0.3).astype(float)
+    p = np.clip(y * 0.6 + rng.random((40, 4)) * 0.4, 0, 1)
+    report = metrics.tuned_report(y[:20], p[:20], y[20:], p[20:])
+    assert set(report) == {'test', 'val', 'thresholds', 'test_paper',
+                           'thresholds_paper'}
+    t = metrics.tune_thresholds(y[:20], p[:20], protocol='paper')
+    assert report['thresholds_paper'] == t
+    assert report['test_paper'] == metrics.evaluate(y[20:], p[20:], t,
+                                                    protocol='paper')
+    assert report['test'] == metrics.evaluate(y[20:], p[20:],
+                                              report['thresholds'])
