@@ -249,3 +249,14 @@ def test_mlc_on_a_mulan_vector_set_with_the_linear_floor(tmp_path, capsys):
     assert "original code's protocol" in out
     with pytest.raises(SystemExit):
         mlc.parse_args(['--dataset', 'nope'])
+
+
+def test_paper_tables_leave_out_runs_that_did_not_converge():
+    settings = dict(epochs=10)
+    assert paper.converged(dict(best_epoch=4, last_epoch=9,
+                                settings=settings))
+    assert not paper.converged(dict(best_epoch=9, last_epoch=9,
+                                    settings=settings))
+    # Older runs without last_epoch ran all their epochs.
+    assert not paper.converged(dict(best_epoch=10, settings=settings))
+    assert paper.converged(dict(best_epoch=None, settings=settings))

@@ -251,6 +251,16 @@ def load_runs(path: str) -> List[Dict[str, Any]]:
     return list(latest.values())
 
 
+def converged(run: Dict[str, Any]) -> bool:
+    r"""Whether a run's best validation epoch came before its last (runs
+    without epochs, e.g. the logistic regression, count as converged)."""
+    best = run.get('best_epoch')
+    if best is None:
+        return True
+    last = run.get('last_epoch') or run['settings']['epochs']
+    return best < last
+
+
 def run_key(run: Dict[str, Any]) -> Tuple[Any, ...]:
     r"""Data set, variant, seed and settings: the identity of a run (runs
     of one variant at other settings, e.g. another width, are kept beside
@@ -307,9 +317,14 @@ def main(argv=None) -> Dict[str, Any]:
                     f.write(json.dumps(run) + '\n')
                 saved[run_key(run)] = run
 
-    runs = sorted(saved.values(), key=lambda r: (
+    ordered = sorted(saved.values(), key=lambda r: (
         _order(ORDER, r['dataset']), _order(ALL_VARIANTS, r['variant']),
         r['seed']))
+    # A run whose best validation epoch is its last was still improving:
+    # its numbers stay out of the tables (listed at the end instead), but
+    # for the smoke test, which is no measurement.
+    stopped = [] if args.quick else [r for r in ordered if not converged(r)]
+    runs = [r for r in ordered if r not in stopped]
     datasets = sorted({r['dataset'] for r in runs},
                       key=lambda d: _order(ORDER, d))
     tables: Dict[str, str] = {}
@@ -394,9 +409,10 @@ def main(argv=None) -> Dict[str, Any]:
     md_path = osp.join(args.out_dir, f'{stem}.md')
     with open(json_path, 'w') as f:
         json.dump(dict(config=config, command=command, paper=PAPER,
-                       summary=summary, runs=runs), f, indent=2)
+                       summary=summary, runs=runs,
+                       not_converged=stopped), f, indent=2)
     with open(md_path, 'w') as f:
-        f.write(_markdown(args, tables, runs))
+        f.write(_markdown(args, tables, runs, stopped))
     print('\n\n'.join(f'{d}\n{t}' for d, t in tables.items()))
     print(f'wrote {md_path} and {json_path}')
     return dict(tables=tables, summary=summary, runs=runs,
@@ -437,7 +453,8 @@ def _describe(settings: Dict[str, Any]) -> str:
 
 
 def _markdown(args: argparse.Namespace, tables: Dict[str, str],
-              runs: List[Dict[str, Any]]) -> str:
+              runs: List[Dict[str, Any]],
+              stopped: Sequence[Dict[str, Any]] = ()) -> str:
     title = ('Smoke test (--quick): NOT a measurement'
              if args.quick else 'Accuracy of the paper\'s variants')
     lines = [
@@ -480,6 +497,15 @@ def _markdown(args: argparse.Namespace, tables: Dict[str, str],
                   table, '']
         if dataset in NOTES:
             lines += [NOTES[dataset], '']
+    if stopped:
+        lines += ['## Not converged, left out of the tables', '',
+                  f'{len(stopped)} recorded run(s) picked their last epoch '
+                  'as the best: they were still improving when they '
+                  'stopped, so their numbers are not shown.  Rerun them '
+                  'longer (or with early stopping) to bring them back:', '',
+                  '```']
+        lines += [r['command'] for r in stopped]
+        lines += ['```', '']
     lines += ['## Commands', '',
               'Each run, with `--data-dir` / `--cache-dir` added for the '
               'local data:', '', '```']
