@@ -40,6 +40,9 @@ setup(
     license='MIT',
     python_requires='>=3.9',
     packages=find_packages(include=['lamp_geometric', 'lamp_geometric.*']),
+    # SIDER ships with the package (gzipped), with its source, licence and
+    # checksum beside it.
+    package_data={'lamp_geometric.data': ['raw/*.csv.gz', 'raw/README.md']},
     install_requires=install_requires,
     entry_points={
         'console_scripts': ['lamp-geometric=lamp_geometric.cli:main'],

@@ -67,9 +67,9 @@ from lamp_geometric.baselines import (
     EmbMLP,
     LogisticOneVsRest,
     MorganRandomForest,
-    morgan_fingerprints,
 )
 from lamp_geometric.data import (
+    morgan_fingerprints,
     AddMorganBits,
     TFPPI,
     BibTeX,
@@ -80,7 +80,7 @@ from lamp_geometric.data import (
     random_split,
     scaffold_split,
 )
-from lamp_geometric.graphs import co_occurrence
+from lamp_geometric.graphs import co_occurrence, dataset_prior
 from lamp_geometric.nn import FingerprintNodes, LaMP
 from lamp_geometric.nn.feature_encoders import feature_encoder
 from lamp_geometric.pipeline import (
@@ -248,7 +248,7 @@ def build_label_graph(dataset, input_type: str, label_graph: str,
     if input_type == 'molecule':
         return (co_occurrence(label_matrix(dataset)[train_idx]),
                 'co-occurrence in the training split')
-    return dataset.label_edge_index(train_idx), dataset.prior_name
+    return dataset_prior(dataset, train_idx), dataset.prior_name
 
 
 def build_model(args: argparse.Namespace, input_type: str, num_labels: int,

@@ -25,13 +25,12 @@ from torch.nn import Dropout, Linear, ReLU, Sequential
 from torch_geometric.data import Batch
 from torch_geometric.nn import global_mean_pool
 
-from lamp_geometric.data.molecule_csv import _BlockRDKitLogs
+from lamp_geometric.data.fingerprints import morgan_fingerprints
 from lamp_geometric.metrics import label_prior_baselines
 from lamp_geometric.nn.encoders import encode
 from lamp_geometric.nn.models import label_log_odds
 
 __all__ = ['EmbMLP', 'MorganRandomForest', 'LogisticOneVsRest',
-           'morgan_fingerprints',
            'label_prior_baselines']
 
 
@@ -121,7 +120,7 @@ class LogisticOneVsRest:
     L2-regularised), on the inputs the network sees -- bag-of-words counts,
     standardised vectors, token counts, Morgan bits
     (:meth:`lamp_geometric.data.MultiLabelDataset.feature_matrix`,
-    :func:`morgan_fingerprints`).
+    :func:`~lamp_geometric.data.morgan_fingerprints`).
 
     Each label is fitted on its observed (non-NaN) training rows; a label
     with a single observed class predicts that class's training frequency
@@ -200,36 +199,6 @@ class LogisticOneVsRest:
         return f'{self.__class__.__name__}(Cs={self.Cs}, C={self.C})'
 
 
-def morgan_fingerprints(smiles: Sequence[str], radius: int = 2,
-                        n_bits: int = 2048) -> np.ndarray:
-    r"""RDKit Morgan (ECFP-like) bit fingerprints.
-
-    Args:
-        smiles (Sequence[str]): SMILES strings.
-        radius (int, optional): Morgan radius. (default: :obj:`2`)
-        n_bits (int, optional): Fingerprint length. (default: :obj:`2048`)
-
-    Returns:
-        numpy.ndarray: :obj:`[N, n_bits]` uint8 in {0, 1}.
-
-    Raises:
-        ValueError: If a SMILES string cannot be parsed (with its index).
-    """
-    from rdkit import Chem
-    from rdkit.Chem import rdFingerprintGenerator
-
-    generator = rdFingerprintGenerator.GetMorganGenerator(radius=radius,
-                                                         fpSize=n_bits)
-    out = np.zeros((len(smiles), n_bits), dtype=np.uint8)
-    with _BlockRDKitLogs():
-        for i, s in enumerate(smiles):
-            mol = Chem.MolFromSmiles(s) if s and s.strip() else None
-            if mol is None:
-                raise ValueError(f"Cannot parse SMILES {s!r} at index {i}")
-            out[i] = generator.GetFingerprintAsNumPy(mol)
-    return out
-
-
 class MorganRandomForest:
     r"""A random forest on Morgan fingerprints for multi-label molecule
     data (scikit-learn :class:`~sklearn.ensemble.RandomForestClassifier`).
@@ -280,7 +249,7 @@ class MorganRandomForest:
 
     def featurize(self, smiles: Sequence[str]) -> np.ndarray:
         r"""The fingerprints of :obj:`smiles` (see
-        :func:`morgan_fingerprints`)."""
+        :func:`~lamp_geometric.data.morgan_fingerprints`)."""
         return morgan_fingerprints(smiles, self.radius, self.n_bits)
 
     def fit(self, smiles: Sequence[str], y) -> 'MorganRandomForest':

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from lamp_geometric.distributed import unwrap_model
 from lamp_geometric.io import atomic_save
 from lamp_geometric.nn.encoders import (
     ATOM_FEATURE_SIZES,
@@ -144,7 +145,7 @@ def lamp_config(model: LaMP, encoder: Optional[str],
         encoder_layers (int, optional): Layers of that encoder.
             (default: :obj:`2`)
     """
-    model = _unwrap(model)
+    model = unwrap_model(model)
     edge_index = None
     if model.label_graph == 'pr':
         edge_index = model.label_edge_index.detach().cpu().clone()
@@ -238,7 +239,7 @@ def save_checkpoint(
             same parameters and buffers, or the number of label names is
             not the number of labels.
     """
-    model = _unwrap(model)
+    model = unwrap_model(model)
     config = dict(model_config)
     if isinstance(model, LaMP):
         # Pin the dense/sparse dispatch, so that a later change of the
@@ -341,19 +342,6 @@ def load_checkpoint(
         library_version=str(obj.get('library_version', '')),
     )
     return model, info
-
-
-def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
-    # DistributedDataParallel / DataParallel keep the model in `.module`,
-    # `torch.compile` in `._orig_mod`.
-    while True:
-        if hasattr(model, '_orig_mod'):
-            model = model._orig_mod
-        elif isinstance(model, (torch.nn.parallel.DistributedDataParallel,
-                                torch.nn.DataParallel)):
-            model = model.module
-        else:
-            return model
 
 
 def _plain(obj: Any) -> Any:

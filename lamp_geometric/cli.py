@@ -330,7 +330,7 @@ def cmd_predict(args) -> int:
 def cmd_explain(args) -> int:
     r"""Writes explanation plots for SMILES strings."""
     from lamp_geometric.explain import explain, save_explanation
-    from lamp_geometric.predict import featurize_smiles
+    from lamp_geometric.data import featurize_smiles
 
     say = _printer(args)
     smiles = _read_inputs(args)

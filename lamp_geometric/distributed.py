@@ -288,7 +288,9 @@ class DistributedEvalSampler(DistributedSampler):
 def unwrap_model(model: torch.nn.Module) -> torch.nn.Module:
     r"""Returns the module inside a
     :class:`~torch.nn.parallel.DistributedDataParallel`,
-    :class:`~torch.nn.DataParallel` or :func:`torch.compile` wrapper."""
+    :class:`~torch.nn.DataParallel` or :func:`torch.compile` wrapper, also
+    when they are nested (the library's one unwrapping helper: training,
+    evaluation and checkpoints reach the model through it)."""
     while True:
         if isinstance(model, (torch.nn.parallel.DistributedDataParallel,
                               torch.nn.DataParallel)):

@@ -602,14 +602,14 @@ def draw_molecule_attention(
     from rdkit import Chem
     from rdkit.Chem.Draw import rdMolDraw2D
 
-    from lamp_geometric.data.molecule_csv import _BlockRDKitLogs
+    from lamp_geometric.data.smiles import block_rdkit_logs
 
     if expl.smiles is None:
         raise ValueError('This explanation has no SMILES to draw')
     if stage not in expl.feature_attention:
         raise KeyError(f"'{stage}' is not a feature-to-label stage (those "
                        f"are {sorted(expl.feature_attention)})")
-    with _BlockRDKitLogs():
+    with block_rdkit_logs():
         mol = Chem.MolFromSmiles(expl.smiles)
     if mol is None:
         raise ValueError(f'RDKit cannot parse {expl.smiles!r}')

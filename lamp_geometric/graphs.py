@@ -13,8 +13,17 @@ since every label also attends to itself) unless a builder is asked for them.
 * :func:`tree` -- a known hierarchy (the RCV1 topic tree: a taxonomy file,
   :obj:`(parent, child)` pairs or a :class:`networkx.DiGraph`),
 * :func:`ppi` -- known protein-protein interactions (a STRING-style table),
+* :func:`dataset_prior` -- the prior of a data set of
+  :mod:`lamp_geometric.data` (its known graph, or co-occurrence),
 * :func:`to_networkx` / :func:`from_networkx` -- conversions by label name,
-* :func:`validate_edge_index`, :func:`density`.
+* :func:`density`.
+
+The readers of the files behind known graphs,
+:func:`~lamp_geometric.data.read_taxonomy` and
+:func:`~lamp_geometric.data.read_interactions`, live in
+:mod:`lamp_geometric.data`, and the check of a label graph,
+:func:`~lamp_geometric.nn.utils.validate_edge_index`, in
+:mod:`lamp_geometric.nn.utils`; all three are also importable from here.
 
 Builders that map names onto labels (:func:`tree`, :func:`ppi`,
 :func:`from_networkx`) drop names that are not labels, warn with their
@@ -41,6 +50,11 @@ import torch
 from torch import Tensor
 
 from torch_geometric.utils import coalesce, remove_self_loops
+
+from lamp_geometric.data.priors import read_interactions, read_taxonomy
+from lamp_geometric.data.rcv1 import RCV1Subset
+from lamp_geometric.data.tf_ppi import TFPPI
+from lamp_geometric.nn.utils import validate_edge_index
 
 ArrayLike = Union[Tensor, np.ndarray]
 
@@ -123,48 +137,6 @@ def co_occurrence(
     return edge_index
 
 
-def validate_edge_index(
-    edge_index: ArrayLike,
-    num_labels: int,
-    allow_self_loops: bool = True,
-    remove_duplicates: bool = True,
-    name: str = 'edge_index',
-) -> Tensor:
-    r"""Checks a label graph and returns it as a coalesced
-    :obj:`torch.long` tensor.
-
-    Raises :class:`ValueError` with the offending value for a wrong shape,
-    a non-integer dtype, or indices outside :obj:`0..num_labels-1`.
-    Duplicate edges are merged (or rejected with
-    :obj:`remove_duplicates=False`); self loops are kept, or removed with
-    :obj:`allow_self_loops=False`.  :obj:`name` is the argument's name in
-    the error messages.
-    """
-    _check_num_labels(num_labels)
-    edge_index = torch.as_tensor(edge_index)
-    if edge_index.is_floating_point() or edge_index.dtype == torch.bool:
-        raise ValueError(f"'{name}' must hold integer label indices (got "
-                         f"dtype {edge_index.dtype})")
-    if edge_index.dim() != 2 or edge_index.size(0) != 2:
-        raise ValueError(f"'{name}' must have shape [2, num_edges] (got "
-                         f"{list(edge_index.shape)})")
-    edge_index = edge_index.long()
-    if edge_index.numel() > 0:
-        lo, hi = int(edge_index.min()), int(edge_index.max())
-        if lo < 0 or hi >= num_labels:
-            raise ValueError(f"'{name}' holds label indices in [{lo}, "
-                             f"{hi}], but there are {num_labels} labels "
-                             f"(valid: 0..{num_labels - 1})")
-    if not allow_self_loops:
-        edge_index, _ = remove_self_loops(edge_index)
-    merged = coalesce(edge_index, num_nodes=num_labels)
-    if not remove_duplicates and merged.size(1) != edge_index.size(1):
-        raise ValueError(f"'{name}' holds "
-                         f"{edge_index.size(1) - merged.size(1)} duplicate "
-                         f"edge(s)")
-    return merged
-
-
 def density(edge_index: Tensor, num_labels: int) -> float:
     r"""Number of edges divided by :math:`L^2`."""
     _check_num_labels(num_labels)
@@ -227,45 +199,6 @@ def _undirected(pairs: Iterable[Tuple[int, int]], num_labels: int,
     return coalesce(edge_index, num_nodes=num_labels)
 
 
-def read_taxonomy(path: str, root: Optional[str] = 'Root'
-                  ) -> List[Tuple[str, str]]:
-    r"""Reads a taxonomy file where every line is a parent followed by its
-    children, tab-separated (the RCV1 ``rcv1.taxonomy`` layout)::
-
-        Root    CCAT    ECAT    GCAT    MCAT
-        CCAT    C11     C12     ...
-
-    Args:
-        path (str): The file.
-        root (str, optional): Name of the top node, which is not a topic;
-            its edges are dropped. :obj:`None` keeps every edge.
-            (default: :obj:`'Root'`)
-
-    Returns:
-        List[Tuple[str, str]]: The :obj:`(parent, child)` pairs in file
-        order.
-
-    Raises:
-        ValueError: If a line has a parent but no child.
-    """
-    pairs: List[Tuple[str, str]] = []
-    with open(path, encoding='utf-8') as f:
-        for line_no, line in enumerate(f, start=1):
-            parts = [p.strip() for p in line.rstrip('\n').split('\t')]
-            parts = [p for p in parts if p]
-            if not parts:
-                continue
-            if len(parts) < 2:
-                raise ValueError(f"'{path}', line {line_no}: parent "
-                                 f"{parts[0]!r} without children (expected "
-                                 f"'parent<TAB>child<TAB>...')")
-            parent = parts[0]
-            if root is not None and parent == root:
-                continue
-            pairs += [(parent, child) for child in parts[1:]]
-    return pairs
-
-
 def tree(
     taxonomy: Union[str, Sequence[Tuple[str, str]],
                     Mapping[str, Sequence[str]], Any],
@@ -287,7 +220,8 @@ def tree(
     direct parent-child pairs count.
 
     Args:
-        taxonomy: A taxonomy file (see :func:`read_taxonomy`), a list of
+        taxonomy: A taxonomy file (see
+            :func:`~lamp_geometric.data.read_taxonomy`), a list of
             :obj:`(parent, child)` name pairs, a mapping
             :obj:`parent -> children`, or a :class:`networkx.DiGraph` with
             edges from parent to child.
@@ -379,95 +313,6 @@ def _ancestors(node: str, parents: Mapping[str, Sequence[str]]) -> set:
     return seen
 
 
-def read_interactions(
-    path: str,
-    min_score: Optional[float] = None,
-    score_column: Optional[Union[int, str]] = None,
-) -> Tuple[List[Tuple[str, str, float]], int]:
-    r"""Reads a protein-protein interaction table in the STRING layout:
-    one interaction per line, ``protein1 protein2 [score ...]``, separated
-    by tabs or spaces, with or without a header line (detected when its
-    score column is not a number, e.g. ``protein1 protein2
-    combined_score``).  Lines starting with ``#`` are comments.
-
-    Args:
-        path (str): The file.
-        min_score (float, optional): Keep interactions whose score is at
-            least this (STRING's ``combined_score`` runs 0-1000; 400 is its
-            "medium confidence"). Rows without a score are kept.
-            (default: :obj:`None`, keep all)
-        score_column (int or str, optional): The score column (0-based, or
-            its header name). (default: the header's ``combined_score`` if
-            present, else the third column)
-
-    Returns:
-        (List[Tuple[str, str, float]], int): The kept interactions
-        (score ``NaN`` when there is none) and the number of rows dropped
-        by :obj:`min_score`.
-
-    Raises:
-        ValueError: On a line with fewer than two names or a score that is
-            not a number, with the line number.
-    """
-    rows: List[Tuple[str, str, float]] = []
-    dropped = 0
-    column: Optional[int] = score_column if isinstance(score_column,
-                                                       int) else None
-    first = True
-    with open(path, encoding='utf-8') as f:
-        for line_no, line in enumerate(f, start=1):
-            parts = line.split()
-            if not parts or parts[0].startswith('#'):
-                continue
-            if first:
-                first = False
-                col = column if column is not None else 2
-                is_header = (len(parts) > col and not _is_number(parts[col])
-                             ) or parts[0].lower() in ('protein1', 'node1')
-                if is_header:
-                    header = [p.lower() for p in parts]
-                    if isinstance(score_column, str):
-                        if score_column.lower() not in header:
-                            raise ValueError(f"'{path}': no column "
-                                             f"{score_column!r} in the "
-                                             f"header {parts}")
-                        column = header.index(score_column.lower())
-                    elif column is None and 'combined_score' in header:
-                        column = header.index('combined_score')
-                    continue
-                if isinstance(score_column, str):
-                    raise ValueError(f"'{path}' has no header line, so the "
-                                     f"score column cannot be named "
-                                     f"{score_column!r}")
-            if len(parts) < 2:
-                raise ValueError(f"'{path}', line {line_no}: expected "
-                                 f"'protein1 protein2 [score]', found "
-                                 f"{line.strip()!r}")
-            col = column if column is not None else 2
-            score = math.nan
-            if len(parts) > col:
-                try:
-                    score = float(parts[col])
-                except ValueError:
-                    raise ValueError(f"'{path}', line {line_no}: score "
-                                     f"{parts[col]!r} is not a number"
-                                     ) from None
-            if (min_score is not None and not math.isnan(score)
-                    and score < min_score):
-                dropped += 1
-                continue
-            rows.append((parts[0], parts[1], score))
-    return rows, dropped
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
-
-
 def ppi(
     table: Union[str, Iterable[Sequence[Any]]],
     label_names: Sequence[str],
@@ -484,11 +329,12 @@ def ppi(
 
     Args:
         table: A STRING-style interaction file (see
-            :func:`read_interactions`) or an iterable of
+            :func:`~lamp_geometric.data.read_interactions`) or an iterable of
             :obj:`(protein1, protein2[, score])` rows.
         label_names (Sequence[str]): The label names (proteins).
         min_score (float, optional): Score cut-off. (default: :obj:`None`)
-        score_column (int or str, optional): See :func:`read_interactions`.
+        score_column (int or str, optional): See
+            :func:`~lamp_geometric.data.read_interactions`.
         aliases (Mapping[str, str], optional): Maps names of the table to
             label names (e.g. STRING ids ``9606.ENSP...`` to gene symbols);
             names it lacks are used as they are. (default: :obj:`None`)
@@ -550,6 +396,71 @@ def ppi(
                                 below_min_score=below,
                                 self_interactions=loops)
     return edge_index
+
+
+# The prior of a data set of the library ######################################
+
+def dataset_prior(
+    dataset: Any,
+    train_idx: Optional[ArrayLike] = None,
+    return_ignored: bool = False,
+) -> Union[Tensor, Tuple[Tensor, Any]]:
+    r"""The prior label graph of LaMP\ :sub:`pr` for a multi-label data set
+    of :mod:`lamp_geometric.data`:
+
+    * :class:`~lamp_geometric.data.RCV1Subset`: the RCV1 topic tree
+      (:func:`tree` of its :obj:`taxonomy_path`, with its :obj:`ancestors`
+      option; taxonomy topics that are not labels are ignored),
+    * :class:`~lamp_geometric.data.TFPPI`: the TF-TF protein-protein
+      interactions (:func:`ppi` of its :obj:`ppi_path`, with its
+      :obj:`min_score`; proteins that are not labels are dropped with a
+      warning),
+    * any other :class:`~lamp_geometric.data.MultiLabelDataset`: the
+      co-occurrence graph of the *training* split (:func:`co_occurrence`).
+
+    The known graphs use no label data, so :obj:`train_idx` only matters
+    for co-occurrence.
+
+    Args:
+        dataset (lamp_geometric.data.MultiLabelDataset): The data set.
+        train_idx (torch.Tensor, optional): The training indices of the
+            co-occurrence graph (e.g. a subset).
+            (default: :obj:`dataset.train_idx`)
+        return_ignored (bool, optional): Also return what the graph left
+            out: the sorted taxonomy topics that are not labels (tree), the
+            report of :func:`ppi` with :obj:`return_ignored=True`
+            (interactions; no warning is then given), or :obj:`None`
+            (co-occurrence). (default: :obj:`False`)
+
+    Returns:
+        torch.Tensor or (torch.Tensor, Any): :obj:`edge_index`
+        :obj:`[2, E]`, and what was ignored if asked for.
+
+    Raises:
+        TypeError: If :obj:`dataset` has no label matrix and training split
+            (e.g. a :class:`~lamp_geometric.data.MoleculeCSV`: use
+            :func:`co_occurrence` on its training targets).
+    """
+    if isinstance(dataset, RCV1Subset):
+        return tree(dataset.taxonomy_path, dataset.label_names,
+                    ancestors=dataset.ancestors, on_unknown='ignore',
+                    return_ignored=return_ignored)
+    if isinstance(dataset, TFPPI):
+        return ppi(dataset.ppi_path, dataset.label_names,
+                   min_score=dataset.min_score,
+                   on_unknown='ignore' if return_ignored else 'warn',
+                   return_ignored=return_ignored)
+    if not (hasattr(dataset, 'label_matrix')
+            and hasattr(dataset, 'train_idx')):
+        raise TypeError(f"'dataset_prior' needs a data set with "
+                        f"'label_matrix' and 'train_idx' (got "
+                        f"{type(dataset).__name__}); build the graph of its "
+                        f"training targets with 'co_occurrence'")
+    if train_idx is None:
+        train_idx = dataset.train_idx
+    y = dataset.label_matrix[torch.as_tensor(train_idx, dtype=torch.long)]
+    edge_index = co_occurrence(y)
+    return (edge_index, None) if return_ignored else edge_index
 
 
 # networkx ###################################################################

@@ -15,8 +15,10 @@ r"""Predictions of a trained model on new molecules.
 
 Binary labels use one of the thresholds tuned on validation and stored in
 the checkpoint, by default the one tuned for macro F1 (:obj:`metric='maF1'`).
-An invalid SMILES does not stop the others: its item carries an
-:obj:`error` message and no probabilities.
+New molecules are featurised by :func:`lamp_geometric.data.featurize_smiles`,
+the featuriser the molecule data sets are built with.  An invalid SMILES does
+not stop the others: its item carries an :obj:`error` message and no
+probabilities.
 """
 import csv
 import json
@@ -40,12 +42,12 @@ import torch
 
 from torch_geometric.data import Batch, Data
 
+from lamp_geometric.data.smiles import featurize_smiles
 from lamp_geometric.metrics import THRESHOLD_METRICS
 from lamp_geometric.train import split_output
 
 __all__ = [
     'DEFAULT_METRIC',
-    'featurize_smiles',
     'Prediction',
     'PredictionResult',
     'Predictor',
@@ -54,47 +56,6 @@ __all__ = [
 
 #: The metric whose tuned threshold binarises predictions by default.
 DEFAULT_METRIC = 'maF1'
-
-
-def featurize_smiles(smiles: str) -> Data:
-    r"""Featurises one SMILES string exactly as
-    :class:`~lamp_geometric.data.MoleculeCSV` does (the featurisation of
-    :func:`torch_geometric.utils.from_smiles`), with strict parsing.
-
-    Args:
-        smiles (str): The SMILES string.
-
-    Returns:
-        torch_geometric.data.Data: The molecular graph, with :obj:`smiles`.
-
-    Raises:
-        ValueError: If the string is empty, cannot be parsed by RDKit, gives
-            a molecule without atoms or holds an atom or bond outside the
-            featuriser's vocabulary.
-    """
-    from rdkit import Chem
-    from torch_geometric.utils.smiles import from_rdmol
-
-    from lamp_geometric.data.molecule_csv import _BlockRDKitLogs
-
-    if not isinstance(smiles, str):
-        raise ValueError(f'expected a SMILES string (got '
-                         f'{type(smiles).__name__})')
-    text = smiles.strip()
-    if not text:
-        raise ValueError('empty SMILES')
-    with _BlockRDKitLogs():
-        mol = Chem.MolFromSmiles(text)
-    if mol is None:
-        raise ValueError(f'RDKit cannot parse the SMILES {text!r}')
-    if mol.GetNumAtoms() == 0:
-        raise ValueError(f'the SMILES {text!r} has no atoms')
-    try:
-        data = from_rdmol(mol)
-    except (ValueError, KeyError) as e:
-        raise ValueError(f'cannot featurise {text!r}: {e}') from e
-    data.smiles = text
-    return data
 
 
 @dataclass

@@ -64,13 +64,14 @@ SMILES = ['CCO', 'CCCO', 'c1ccccc1', 'c1ccccc1O', 'CC(=O)O', 'CCN', 'CCCCN',
           'c1ccncc1', 'OCC(O)CO', 'CC(C)O']
 
 
-def test_morgan_fingerprints():
-    fp = morgan_fingerprints(SMILES[:3], radius=2, n_bits=512)
-    assert fp.shape == (3, 512) and fp.dtype == np.uint8
-    assert set(np.unique(fp)) <= {0, 1} and fp.sum(1).min() > 0
-    assert not (fp[0] == fp[2]).all()
-    with pytest.raises(ValueError, match="'C1CC' at index 1"):
-        morgan_fingerprints(['CCO', 'C1CC'])
+def test_one_morgan_fingerprint_function():
+    # The random forest featurises with the data layer's function.
+    from lamp_geometric import data
+
+    assert morgan_fingerprints is data.morgan_fingerprints
+    rf = MorganRandomForest(radius=1, n_bits=64)
+    assert (rf.featurize(SMILES[:3]) ==
+            data.morgan_fingerprints(SMILES[:3], radius=1, n_bits=64)).all()
 
 
 def test_morgan_random_forest_labels_nan_and_single_class():

@@ -4,11 +4,12 @@ import networkx as nx
 import pytest
 import torch
 
+from lamp_geometric import graphs
+from lamp_geometric.data import read_taxonomy
 from lamp_geometric.graphs import (
+    dataset_prior,
     from_networkx,
     ppi,
-    read_interactions,
-    read_taxonomy,
     to_networkx,
     tree,
 )
@@ -35,17 +36,6 @@ def taxonomy(tmp_path):
     path = tmp_path / 'tax.taxonomy'
     path.write_text(TAXONOMY)
     return str(path)
-
-
-def test_read_taxonomy(taxonomy, tmp_path):
-    pairs = read_taxonomy(taxonomy)
-    assert pairs[0] == ('A', 'A1') and ('Root', 'A') not in pairs
-    assert len(pairs) == 5
-    assert ('Root', 'A') in read_taxonomy(taxonomy, root=None)
-    bad = tmp_path / 'bad.taxonomy'
-    bad.write_text('A\tA1\nLONELY\n')
-    with pytest.raises(ValueError, match="line 2: parent 'LONELY'"):
-        read_taxonomy(str(bad))
 
 
 def test_tree_parent_child(taxonomy):
@@ -124,10 +114,6 @@ def test_ppi_string_layout_with_header(tmp_path):
 def test_ppi_tab_separated_without_header(tmp_path):
     path = tmp_path / 'toy.txt'
     path.write_text('TF1\tTF2\t1\nTF3\tTF4\t1\n# a comment\n\nTF2\tTF3\n')
-    rows, dropped = read_interactions(str(path))
-    assert [r[:2] for r in rows] == [('TF1', 'TF2'), ('TF3', 'TF4'),
-                                     ('TF2', 'TF3')]
-    assert dropped == 0
     assert edges(ppi(str(path), PPI_NAMES)) == {
         (0, 1), (1, 0), (2, 3), (3, 2), (1, 2), (2, 1)}
 
@@ -142,15 +128,11 @@ def test_ppi_rows_aliases_and_errors(tmp_path):
     bad = tmp_path / 'bad.txt'
     bad.write_text('TF1 TF2 1\nTF3 TF4 high\n')
     with pytest.raises(ValueError, match="line 2: score 'high'"):
-        read_interactions(str(bad))
-    bad.write_text('TF1 TF2 1\nTF3\n')
-    with pytest.raises(ValueError, match='line 2'):
-        read_interactions(str(bad))
+        ppi(str(bad), PPI_NAMES)  # the file's errors come from its reader
     named = tmp_path / 'named.txt'
     named.write_text('a b weight other\nTF1 TF2 5 0\nTF2 TF3 1 9\n')
-    kept, below = read_interactions(str(named), min_score=2,
-                                    score_column='weight')
-    assert [r[:2] for r in kept] == [('TF1', 'TF2')] and below == 1
+    ei = ppi(str(named), PPI_NAMES, min_score=2, score_column='weight')
+    assert edges(ei) == {(0, 1), (1, 0)}
 
 
 def test_networkx_round_trip():
@@ -176,3 +158,31 @@ def test_networkx_round_trip():
     assert unknown == ['zzz'] and edges(ei2) == edges(ei)
     with pytest.raises(ValueError, match='label indices'):
         to_networkx(torch.tensor([[0], [9]]), names)
+
+
+def test_readers_live_in_data():
+    # Kept importable from graphs; the data layer reads the files.
+    from lamp_geometric import data
+
+    assert graphs.read_taxonomy is data.read_taxonomy
+    assert graphs.read_interactions is data.read_interactions
+
+
+class _Labels:
+    r"""A data set as :func:`dataset_prior` sees one without a known graph:
+    a label matrix and a training split."""
+    def __init__(self, y, train_idx):
+        self.label_matrix = torch.tensor(y, dtype=torch.float)
+        self.train_idx = torch.tensor(train_idx)
+
+
+def test_dataset_prior_co_occurrence():
+    # Labels 0 and 1 co-occur in training (row 0) only; 1 and 2 only in the
+    # validation row 2, which must not shape the graph.
+    ds = _Labels([[1, 1, 0], [0, 0, 1], [0, 1, 1]], [0, 1])
+    assert edges(dataset_prior(ds)) == {(0, 1), (1, 0)}
+    ei, ignored = dataset_prior(ds, torch.tensor([1, 2]),
+                                return_ignored=True)
+    assert edges(ei) == {(1, 2), (2, 1)} and ignored is None
+    with pytest.raises(TypeError, match='co_occurrence'):
+        dataset_prior(object())

@@ -32,6 +32,12 @@ def predictor(trained):
     return Predictor.from_checkpoint(str(trained / 'model.pt'))
 
 
+def test_featurize_smiles_is_the_data_featuriser():
+    from lamp_geometric import data
+
+    assert featurize_smiles is data.featurize_smiles
+
+
 def test_featurize_smiles_matches_the_dataset(trained):
     dataset = MoleculeCSV(str(trained / 'tiny.csv'),
                           root=str(trained / 'cache_f'), verbose=False)

@@ -1,20 +1,24 @@
 r"""A generic loader for MoleculeNet-style CSV files (one SMILES column plus
 binary label columns) as a :class:`torch_geometric.data.InMemoryDataset`."""
 import csv
+import gzip
 import hashlib
 import json
 import os
 import os.path as osp
 import warnings
-from typing import (Any, Callable, Dict, Iterator, List, Optional,
+import zlib
+from typing import (IO, Any, Callable, Dict, Iterator, List, Optional,
                     Sequence, Tuple)
 
 import torch
 from torch_geometric.data import Data, InMemoryDataset
 
+from lamp_geometric.data.download import default_cache_dir
+from lamp_geometric.data.smiles import SmilesError, featurize_smiles
 from lamp_geometric.io import atomic_save, atomic_save_json
 
-__all__ = ['MoleculeCSV', 'default_cache_dir', 'default_data_dir']
+__all__ = ['MoleculeCSV']
 
 # Bump when the processed format changes, so stale caches are rebuilt.
 _FORMAT_VERSION = 1
@@ -24,55 +28,12 @@ _FORMAT_VERSION = 1
 _MAX_LISTED = 10
 
 
-def default_cache_dir() -> str:
-    r"""Returns the directory where processed datasets (and downloaded raw
-    files) are cached.
-
-    Returns:
-        str: ``$LAMP_CACHE`` if that environment variable is set and not
-        empty, otherwise ``~/.cache/lamp_geometric`` (with ``~`` expanded).
-    """
-    path = os.environ.get('LAMP_CACHE')
-    if not path:
-        path = osp.join('~', '.cache', 'lamp_geometric')
-    return osp.expanduser(path)
-
-
-def default_data_dir() -> Optional[str]:
-    r"""Returns the directory holding the raw data sets.
-
-    Returns:
-        str or None: ``$LAMP_DATA`` if that environment variable is set and
-        not empty, otherwise :obj:`None`.
-    """
-    path = os.environ.get('LAMP_DATA')
-    return osp.expanduser(path) if path else None
-
-
-class _BlockRDKitLogs:
-    r"""Context manager silencing RDKit's log output (e.g. the
-    ``SMILES Parse Error`` lines printed for every invalid SMILES) and
-    restoring the previous state afterwards."""
-    def __enter__(self) -> '_BlockRDKitLogs':
-        from rdkit import RDLogger, rdBase
-
-        self._block: Any = None
-        if hasattr(rdBase, 'BlockLogs'):  # Restores the previous state.
-            self._block = rdBase.BlockLogs()
-            self._disabled = False
-        else:  # pragma: no cover - old RDKit versions.
-            RDLogger.DisableLog('rdApp.*')
-            self._disabled = True
-        return self
-
-    def __exit__(self, *args: Any) -> None:
-        from rdkit import RDLogger
-
-        if self._block is not None:
-            del self._block
-            self._block = None
-        if self._disabled:  # pragma: no cover - old RDKit versions.
-            RDLogger.EnableLog('rdApp.*')
+def _open_text(path: str) -> IO[str]:
+    r"""Opens a CSV file as text, decompressing it if its name ends in
+    ``.gz``."""
+    if path.endswith('.gz'):
+        return gzip.open(path, 'rt', newline='', encoding='utf-8-sig')
+    return open(path, newline='', encoding='utf-8-sig')
 
 
 def _read_rows(path: str) -> Iterator[Tuple[int, int, List[str]]]:
@@ -81,9 +42,9 @@ def _read_rows(path: str) -> Iterator[Tuple[int, int, List[str]]]:
 
     Raises:
         ValueError: Naming the line, if the file is not UTF-8 text or is not
-            valid CSV.
+            valid CSV, or naming the file if it is not a valid gzip file.
     """
-    with open(path, newline='', encoding='utf-8-sig') as f:
+    with _open_text(path) as f:
         reader = csv.reader(f)
         last = 0
         while True:
@@ -96,13 +57,16 @@ def _read_rows(path: str) -> Iterator[Tuple[int, int, List[str]]]:
             except csv.Error as e:
                 raise ValueError(f"'{path}', line {reader.line_num}: "
                                  f"malformed CSV ({e})") from e
+            except (gzip.BadGzipFile, EOFError, zlib.error) as e:
+                raise ValueError(f"'{path}': not a valid gzip file "
+                                 f"({e})") from e
             yield last + 1, reader.line_num, row
             last = reader.line_num
 
 
 def _decode_error(path: str, error: UnicodeDecodeError) -> str:
     r"""Locates the first byte that is not UTF-8 in :obj:`path`."""
-    with open(path, 'rb') as f:
+    with (gzip.open if path.endswith('.gz') else open)(path, 'rb') as f:
         raw = f.read()
     try:
         raw.decode('utf-8')
@@ -143,8 +107,9 @@ class MoleculeCSV(InMemoryDataset):
     r"""A molecule data set read from a MoleculeNet-style CSV file: one column
     of SMILES strings and one column per (binary) label.
 
-    Every molecule is featurised as in
-    :func:`torch_geometric.utils.from_smiles` (see
+    Every molecule is featurised by
+    :func:`~lamp_geometric.data.featurize_smiles` (the featurisation of
+    :func:`torch_geometric.utils.from_smiles`, see
     :obj:`torch_geometric.utils.smiles.x_map` and
     :obj:`~torch_geometric.utils.smiles.e_map`). Each graph holds:
 
@@ -169,7 +134,8 @@ class MoleculeCSV(InMemoryDataset):
     processed files are written under :obj:`root`.
 
     Args:
-        csv_path (str): Path to the CSV file.
+        csv_path (str): Path to the CSV file (read through gzip if its name
+            ends in ``.gz``).
         root (str, optional): Directory for the processed files (written to
             ``<root>/processed``). Defaults to
             ``default_cache_dir()/<csv stem>_<hash>``, where the hash covers
@@ -245,7 +211,9 @@ class MoleculeCSV(InMemoryDataset):
 
         self._key = self._cache_key()
         if root is None:
-            stem = osp.splitext(osp.basename(csv_path))[0]
+            name = osp.basename(csv_path)
+            name = name[:-3] if name.endswith('.gz') else name
+            stem = osp.splitext(name)[0]
             root = osp.join(default_cache_dir(), f'{stem}_{self._key[:10]}')
 
         # Rebuild a processed cache made from another file / other columns.
@@ -317,27 +285,6 @@ class MoleculeCSV(InMemoryDataset):
         except (OSError, ValueError):
             return {}
 
-    def _featurize(self, smiles: str) -> Tuple[Optional[Data], str]:
-        r"""Returns ``(graph, '')`` or ``(None, reason)``."""
-        from rdkit import Chem
-        from torch_geometric.utils.smiles import from_rdmol
-
-        if smiles.strip() == '':
-            return None, 'empty SMILES'
-        # Parse with RDKit first: `from_smiles` would silently turn an invalid
-        # SMILES into an empty molecule.
-        with _BlockRDKitLogs():
-            mol = Chem.MolFromSmiles(smiles)
-        if mol is None:
-            return None, 'unparseable SMILES'
-        if mol.GetNumAtoms() == 0:
-            return None, 'molecule has no atoms'
-        try:
-            data = from_rdmol(mol)  # The featurisation of `from_smiles`.
-        except ValueError as e:  # A feature outside `x_map` / `e_map`.
-            return None, f'cannot featurise: {e}'
-        return data, ''
-
     # Processing ##############################################################
 
     def process(self) -> None:
@@ -370,11 +317,11 @@ class MoleculeCSV(InMemoryDataset):
                 for i in label_cols
             ]
             smiles = row[smiles_col].strip()
-            data, reason = self._featurize(smiles)
-            if data is None:
-                skipped.append((line, smiles, reason))
+            try:
+                data = featurize_smiles(smiles)
+            except SmilesError as e:
+                skipped.append((line, smiles, e.reason))
                 continue
-            data.smiles = smiles
             data.y = torch.tensor(ys, dtype=torch.float).view(1, -1)
             data.idx = torch.tensor([idx], dtype=torch.long)
             if self.pre_transform is not None:

@@ -22,16 +22,18 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from torch_geometric.data import Data
 
-from lamp_geometric.data import multilabel as _ml
 from lamp_geometric.data.arff import ArffAttribute, ArffData, read_arff
 from lamp_geometric.data.arff import unescape as _unescape
-from lamp_geometric.data.molecule_csv import default_data_dir
+from lamp_geometric.data.download import (
+    default_data_dir,
+    download_files,
+    find_or_download,
+)
 from lamp_geometric.data.multilabel import (
     TEST,
     TRAIN,
     MultiLabelDataset,
     SampleArrays,
-    find_raw_files,
 )
 
 __all__ = ['Mulan', 'BibTeX', 'Delicious', 'read_mulan_labels']
@@ -322,10 +324,10 @@ class Mulan(MultiLabelDataset):
                              f"labels.xml) or (data.arff, labels.xml) (got "
                              f"{files})")
         urls = {f: f'{base_url.rstrip("/")}/{name}/{f}' for f in files}
-        raw = find_raw_files(
+        raw = find_or_download(
             self.display_name, folder, files, data_dir, root,
             cache_name=f'mulan_{name}',
-            download=partial(_ml.download_files, urls, log=verbose),
+            download=partial(download_files, urls, log=verbose),
             source=f'{base_url}{name}/')
         self._files = files
         self._setup({f: raw[f] for f in files}, dict(files=files), root,

@@ -1,6 +1,7 @@
 r"""The common representation of non-molecule multi-label data sets (bag of
 words, text, dense vectors) as PyG :class:`~torch_geometric.data.Data`
-objects, and the raw-file lookup / caching shared by their loaders.
+objects, and the processed-file caching shared by their loaders (their raw
+files are found by :func:`~lamp_geometric.data.find_or_download`).
 
 Every sample is a set (or sequence) of *feature nodes*:
 
@@ -33,14 +34,11 @@ import hashlib
 import json
 import os
 import os.path as osp
-import shutil
-import tempfile
 from typing import (
     Any,
     Callable,
     Dict,
     List,
-    Mapping,
     Optional,
     Sequence,
     Tuple,
@@ -49,19 +47,15 @@ from typing import (
 import numpy as np
 import torch
 from torch import Tensor
-from torch_geometric.data import Data, InMemoryDataset, download_url
+from torch_geometric.data import Data, InMemoryDataset
 
-from lamp_geometric.data.molecule_csv import (
-    default_cache_dir,
-    default_data_dir,
-)
+from lamp_geometric.data.download import default_cache_dir
 from lamp_geometric.data.splits import random_split
 from lamp_geometric.io import atomic_save, atomic_save_json
 
 __all__ = [
     'MultiLabelDataset',
     'SampleArrays',
-    'find_raw_files',
     'TRAIN',
     'VAL',
     'TEST',
@@ -159,103 +153,17 @@ def _collated(arrays: SampleArrays) -> Tuple[Dict[str, Tensor],
     return data, slices
 
 
-def find_raw_files(
-    name: str,
-    folder: str,
-    files: Sequence[str],
-    data_dir: Optional[str],
-    root: Optional[str],
-    cache_name: str,
-    download: Optional[Callable[[str], None]] = None,
-    source: str = '',
-) -> Dict[str, str]:
-    r"""Finds the raw files of a data set, downloading them when absent.
-
-    The files are looked up, all together, in this order:
-
-    1. ``<data_dir>/<folder>/`` (:obj:`data_dir` defaults to ``$LAMP_DATA``),
-    2. ``<root>/raw/`` or, without :obj:`root`,
-       ``default_cache_dir()/<cache_name>/raw/`` (a previous download),
-    3. otherwise :obj:`download(raw_dir)` is called to fetch them there.
-
-    Args:
-        name (str): The data set's name, for messages.
-        folder (str): Its sub-directory of the data directory.
-        files (Sequence[str]): The file names needed.
-        data_dir (str, optional): The data directory.
-        root (str, optional): The data set's root (processed files).
-        cache_name (str): Folder under the cache directory.
-        download (callable, optional): Fetches the files into the given
-            directory; :obj:`None` when the data set has no public source.
-        source (str, optional): Where the files come from, for messages.
-
-    Returns:
-        Dict[str, str]: File name -> absolute path.
-
-    Raises:
-        FileNotFoundError: If the files are nowhere and cannot be downloaded.
-    """
-    data_dir = data_dir if data_dir is not None else default_data_dir()
-    candidates: List[str] = []
-    if data_dir:
-        base = osp.abspath(osp.join(osp.expanduser(data_dir), folder))
-        candidates.append(base)
-        if all(osp.isfile(osp.join(base, f)) for f in files):
-            return {f: osp.join(base, f) for f in files}
-    if root is not None:
-        raw_dir = osp.join(osp.abspath(osp.expanduser(root)), 'raw')
-    else:
-        raw_dir = osp.join(default_cache_dir(), cache_name, 'raw')
-    candidates.append(raw_dir)
-    if all(osp.isfile(osp.join(raw_dir, f)) for f in files):
-        return {f: osp.join(raw_dir, f) for f in files}
-
-    where = ' or '.join(f"'{c}'" for c in candidates)
-    hint = (f"set LAMP_DATA or pass data_dir to point at a directory holding "
-            f"{folder}/{files[0]}")
-    if download is None:
-        raise FileNotFoundError(f"{name} raw files {list(files)} not found "
-                                f"(looked in {where}; {hint})")
-    try:
-        os.makedirs(raw_dir, exist_ok=True)
-        download(raw_dir)
-        missing = [f for f in files if not osp.isfile(osp.join(raw_dir, f))]
-        if missing:
-            raise FileNotFoundError(f'the download lacks {missing}')
-    except Exception as e:
-        raise FileNotFoundError(
-            f"{name} raw files {list(files)} not found (looked in {where}; "
-            f"{hint}) and downloading them"
-            f"{' from ' + source if source else ''} failed: {e!r}") from e
-    return {f: osp.join(raw_dir, f) for f in files}
-
-
-def download_files(urls: Mapping[str, str], raw_dir: str,
-                   log: bool = True) -> None:
-    r"""Downloads :obj:`{file name: url}` into :obj:`raw_dir`, each through a
-    temporary folder so an interrupted download leaves no partial file."""
-    for file_name, url in urls.items():
-        target = osp.join(raw_dir, file_name)
-        if osp.isfile(target):
-            continue
-        tmp_dir = tempfile.mkdtemp(prefix='.download-', dir=raw_dir)
-        try:
-            path = download_url(url, tmp_dir, log=log, filename=file_name)
-            os.replace(path, target)
-        finally:
-            shutil.rmtree(tmp_dir, ignore_errors=True)
-
-
 class MultiLabelDataset(InMemoryDataset):
     r"""Base class of the non-molecule multi-label data sets (see the module
     documentation for the sample layout).
 
     Subclasses find their raw files, then call :meth:`_setup` from their
     :obj:`__init__` and implement :meth:`build` (raw files ->
-    :class:`SampleArrays`).  They may override :meth:`label_edge_index`
-    (the prior label graph of LaMP\ :sub:`pr`; co-occurrence on the
-    training split by default) and :meth:`_on_load` (per-seed, in-memory
-    adjustments such as a training-split vocabulary).
+    :class:`SampleArrays`).  They may override :meth:`_on_load` (per-seed,
+    in-memory adjustments such as a training-split vocabulary).  Their prior
+    label graph of LaMP\ :sub:`pr` is built by
+    :func:`lamp_geometric.graphs.dataset_prior` (co-occurrence on the
+    training split unless the data set has a known graph).
 
     Setup Args:
         raw_files (Dict[str, str]): File name -> path of every raw file.
@@ -520,21 +428,22 @@ class MultiLabelDataset(InMemoryDataset):
         return self._data.y
 
     def label_edge_index(self, train_idx: Optional[Tensor] = None) -> Tensor:
-        r"""The prior label graph of LaMP\ :sub:`pr`.
+        r"""The prior label graph of LaMP\ :sub:`pr`: the data set's known
+        graph, or by default the co-occurrence graph (an edge between two
+        labels positive together in at least one sample) of the *training*
+        split only.
 
-        By default the co-occurrence graph (an edge between two labels
-        positive together in at least one sample) of the *training* split
-        only (:func:`lamp_geometric.graphs.co_occurrence`).
+        Kept for backward compatibility: the graph is built by
+        :func:`lamp_geometric.graphs.dataset_prior`, which new code calls
+        directly.
 
         Args:
             train_idx (torch.Tensor, optional): The training indices to use
                 (e.g. a subset). (default: :attr:`train_idx`)
         """
-        from lamp_geometric.graphs import co_occurrence
+        from lamp_geometric.graphs import dataset_prior
 
-        if train_idx is None:
-            train_idx = self.train_idx
-        return co_occurrence(self._data.y[torch.as_tensor(train_idx)])
+        return dataset_prior(self, train_idx)
 
     @property
     def prior_name(self) -> str:

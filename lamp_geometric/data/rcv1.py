@@ -19,15 +19,18 @@ from typing import Callable, List, Optional, Sequence
 
 import numpy as np
 import torch
-from torch import Tensor
 from torch_geometric.data import Data
 
-from lamp_geometric.data import multilabel as _ml
+from lamp_geometric.data.download import (
+    download_files,
+    find_or_download,
+)
 from lamp_geometric.data.multilabel import (
+    TRAIN,
     MultiLabelDataset,
     SampleArrays,
-    find_raw_files,
 )
+from lamp_geometric.data.priors import read_taxonomy
 from lamp_geometric.data.reuters import UNK, build_vocab, encode
 
 __all__ = ['RCV1Subset']
@@ -103,10 +106,10 @@ class RCV1Subset(MultiLabelDataset):
         self.ancestors = ancestors
         self.min_count = int(min_count)
         urls = {f: RCV1_URL + f for f in RCV1_FILES}
-        raw = find_raw_files(
+        raw = find_or_download(
             'RCV1 subset', 'rcv1', RCV1_FILES, data_dir, root,
             cache_name='rcv1',
-            download=partial(_ml.download_files, urls, log=verbose),
+            download=partial(download_files, urls, log=verbose),
             source=RCV1_URL)
         options = dict(labels=labels, max_length=max_length,
                        lowercase=lowercase)
@@ -120,8 +123,6 @@ class RCV1Subset(MultiLabelDataset):
         return self.raw_files['rcv1.taxonomy']
 
     def build(self) -> SampleArrays:
-        from lamp_geometric.graphs import read_taxonomy
-
         path = self.raw_files['rcv1_dev.json']
         max_length = int(self.options['max_length'])
         lower = bool(self.options['lowercase'])
@@ -178,7 +179,7 @@ class RCV1Subset(MultiLabelDataset):
         counts = torch.diff(ptr)
         sample = torch.repeat_interleave(torch.arange(counts.numel()),
                                          counts)
-        in_train = (self._data.split == _ml.TRAIN)[sample]
+        in_train = (self._data.split == TRAIN)[sample]
         freq = torch.bincount(x[in_train], minlength=self.num_features)
         known = freq >= self.min_count
         known[:2] = True  # <pad>, <unk>
@@ -190,20 +191,9 @@ class RCV1Subset(MultiLabelDataset):
     @property
     def ignored_topics(self) -> List[str]:
         r"""Taxonomy topics that are not labels (ignored by the tree)."""
-        _, ignored = self._tree(return_ignored=True)
-        return ignored
-
-    def _tree(self, return_ignored: bool = False):
-        from lamp_geometric.graphs import tree
-        return tree(self.taxonomy_path, self.label_names,
-                    ancestors=self.ancestors, on_unknown='ignore',
-                    return_ignored=return_ignored)
-
-    def label_edge_index(self, train_idx: Optional[Tensor] = None) -> Tensor:
-        r"""The RCV1 topic tree over the labels (parent-child edges in both
-        directions, plus ancestors with :obj:`ancestors=True`).  It uses no
-        label data, so :obj:`train_idx` is ignored."""
-        return self._tree()
+        labels = set(self.label_names)
+        pairs = read_taxonomy(self.taxonomy_path)
+        return sorted({n for pair in pairs for n in pair} - labels)
 
     @property
     def prior_name(self) -> str:

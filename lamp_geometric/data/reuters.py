@@ -24,13 +24,13 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from torch_geometric.data import Data
 
-from lamp_geometric.data import multilabel as _ml
+from lamp_geometric.data import download as dl
+from lamp_geometric.data.download import find_or_download
 from lamp_geometric.data.multilabel import (
     TEST,
     TRAIN,
     MultiLabelDataset,
     SampleArrays,
-    find_raw_files,
 )
 
 __all__ = ['Reuters21578', 'tokenize', 'build_vocab', 'PAD', 'UNK',
@@ -143,7 +143,7 @@ def parse_sgml(path: str) -> List[Dict[str, object]]:
 def _download_reuters(raw_dir: str, log: bool = True) -> None:
     tmp = tempfile.mkdtemp(prefix='.download-', dir=raw_dir)
     try:
-        archive = _ml.download_url(REUTERS_URL, tmp, log=log)
+        archive = dl.download_url(REUTERS_URL, tmp, log=log)
         with tarfile.open(archive) as tar:
             for member in tar.getmembers():
                 name = osp.basename(member.name)
@@ -221,7 +221,7 @@ class Reuters21578(MultiLabelDataset):
         if max_length < 1:
             raise ValueError(f"'max_length' must be positive (got "
                              f"{max_length})")
-        raw = find_raw_files(
+        raw = find_or_download(
             'Reuters-21578', 'reuters21578', SGML_FILES, data_dir, root,
             cache_name='reuters21578',
             download=partial(_download_reuters, log=verbose),

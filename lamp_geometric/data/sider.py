@@ -1,17 +1,16 @@
 r"""The SIDER side-effect data set (MoleculeNet version)."""
-import os
 import os.path as osp
-import shutil
-import tempfile
+from functools import partial
 from typing import Callable, Optional
 
-from torch_geometric.data import Data, download_url, extract_gz
+from torch_geometric.data import Data
 
-from lamp_geometric.data.molecule_csv import (
-    MoleculeCSV,
-    default_cache_dir,
-    default_data_dir,
+from lamp_geometric.data.download import (
+    PackagedFile,
+    download_files,
+    find_or_download,
 )
+from lamp_geometric.data.molecule_csv import MoleculeCSV
 
 __all__ = ['SIDER']
 
@@ -24,20 +23,26 @@ class SIDER(MoleculeCSV):
     80/10/10 split: 1141 / 143 / 143, see
     :func:`lamp_geometric.data.random_split`).
 
-    The raw file is looked up in this order:
+    The package ships the raw file (gzipped, with its SHA-256 checksum,
+    source and licence in ``lamp_geometric/data/raw/README.md``: chemprop's
+    ``data/sider.csv``, from the SIDER database of Kuhn et al.; CC BY-NC-SA,
+    research use), so the data set loads without a network. The raw file is
+    looked up in this order:
 
     1. ``<data_dir>/sider/sider.csv`` (:obj:`data_dir` defaults to
-       ``$LAMP_DATA``),
-    2. a previously downloaded copy in ``<root>/raw/sider.csv``, or in
+       ``$LAMP_DATA``), when that file exists,
+    2. the copy shipped with the package (:attr:`packaged_file`), read as it
+       is (gzipped) after checking that its content has the SHA-256
+       :attr:`sha256`,
+    3. a previously downloaded copy in ``<root>/raw/sider.csv``, or in
        ``default_cache_dir()/sider/raw/sider.csv`` when :obj:`root` is not
        given,
-    3. otherwise it is downloaded from :attr:`url` (the URL PyG's
+    4. otherwise it is downloaded from :attr:`url` (the URL PyG's
        :class:`~torch_geometric.datasets.MoleculeNet` uses) into that
        ``raw`` directory and decompressed.
 
-    An existing raw file is never downloaded again, so the data set works
-    offline once the file is there. Molecules are featurised as described in
-    :class:`~lamp_geometric.data.MoleculeCSV`.
+    An existing raw file is never downloaded again. Molecules are featurised
+    as described in :class:`~lamp_geometric.data.MoleculeCSV`.
 
     Args:
         data_dir (str, optional): Directory holding ``sider/sider.csv``.
@@ -53,12 +58,22 @@ class SIDER(MoleculeCSV):
             (default: :obj:`True`)
 
     Raises:
-        FileNotFoundError: If the raw file is neither in :obj:`data_dir` nor
-            in the cache and cannot be downloaded.
+        ~lamp_geometric.data.ChecksumError: If the packaged copy does not
+            match :attr:`sha256`.
+        FileNotFoundError: If the raw file is neither in :obj:`data_dir`,
+            nor in the package, nor in the cache and cannot be downloaded.
     """
+    #: Where the raw file is downloaded from when it is nowhere else.
     url = ('https://deepchemdata.s3-us-west-1.amazonaws.com/datasets/'
            'sider.csv.gz')
+    #: The raw file's name.
     file_name = 'sider.csv'
+    #: The copy shipped with the package (gzipped); :obj:`None` skips it.
+    packaged_file: Optional[str] = osp.join(
+        osp.dirname(osp.abspath(__file__)), 'raw', 'sider.csv.gz')
+    #: SHA-256 of the uncompressed packaged copy (chemprop's
+    #: ``data/sider.csv``: 1427 rows, 27 labels).
+    sha256 = '71efc6ac4ca82d6545bc512509863281be0f17234afd7adaf71a71899988302e'
 
     def __init__(
         self,
@@ -68,48 +83,18 @@ class SIDER(MoleculeCSV):
         force_reload: bool = False,
         verbose: bool = True,
     ) -> None:
-        csv_path = self._find_or_download(data_dir, root, verbose)
-        super().__init__(csv_path, root=root, smiles_column='smiles',
-                         label_columns=None, transform=transform,
-                         force_reload=force_reload, verbose=verbose)
-
-    @classmethod
-    def _find_or_download(cls, data_dir: Optional[str], root: Optional[str],
-                          verbose: bool) -> str:
-        data_dir = data_dir if data_dir is not None else default_data_dir()
-        candidates = []
-        if data_dir:
-            path = osp.join(osp.expanduser(data_dir), 'sider', cls.file_name)
-            candidates.append(path)
-            if osp.isfile(path):
-                return path
-
-        if root is not None:
-            raw_dir = osp.join(osp.expanduser(root), 'raw')
-        else:
-            raw_dir = osp.join(default_cache_dir(), 'sider', 'raw')
-        path = osp.join(raw_dir, cls.file_name)
-        candidates.append(path)
-        if osp.isfile(path):
-            return path
-
-        try:
-            os.makedirs(raw_dir, exist_ok=True)
-            # Download and decompress into a temporary folder, then move the
-            # file into place, so an interrupted download leaves no partial
-            # `sider.csv` behind.
-            tmp_dir = tempfile.mkdtemp(prefix='.download-', dir=raw_dir)
-            try:
-                gz_path = download_url(cls.url, tmp_dir, log=verbose)
-                extract_gz(gz_path, tmp_dir, log=verbose)
-                os.replace(osp.join(tmp_dir, cls.file_name), path)
-            finally:
-                shutil.rmtree(tmp_dir, ignore_errors=True)
-        except Exception as e:
-            where = ' or '.join(f"'{c}'" for c in candidates)
-            raise FileNotFoundError(
-                f'SIDER raw file not found (expected it at {where}; set '
-                f'LAMP_DATA or pass data_dir to point at a directory holding '
-                f"sider/{cls.file_name}) and downloading it from '{cls.url}' "
-                f'failed: {e!r}') from e
-        return path
+        packaged = None
+        if self.packaged_file is not None:
+            packaged = {
+                self.file_name: PackagedFile(self.packaged_file, self.sha256)
+            }
+        raw = find_or_download(
+            'SIDER', 'sider', [self.file_name], data_dir, root,
+            cache_name='sider',
+            download=partial(download_files, {self.file_name: self.url},
+                             log=verbose, gunzip=True),
+            source=f"'{self.url}'", packaged=packaged)
+        super().__init__(raw[self.file_name], root=root,
+                         smiles_column='smiles', label_columns=None,
+                         transform=transform, force_reload=force_reload,
+                         verbose=verbose)

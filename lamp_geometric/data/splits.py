@@ -7,7 +7,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 from torch import Tensor
 
-from lamp_geometric.data.molecule_csv import _BlockRDKitLogs
+from lamp_geometric.data.smiles import block_rdkit_logs
 
 __all__ = ['random_split', 'scaffold_split']
 
@@ -79,7 +79,7 @@ def _scaffold(smiles: str, index: int) -> str:
     from rdkit import Chem
     from rdkit.Chem.Scaffolds import MurckoScaffold
 
-    with _BlockRDKitLogs():
+    with block_rdkit_logs():
         mol = Chem.MolFromSmiles(smiles) if smiles.strip() else None
     if mol is None:
         raise ValueError(f'Cannot parse SMILES {smiles!r} at index {index}')

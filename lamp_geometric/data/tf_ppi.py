@@ -15,14 +15,15 @@ from functools import partial
 from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
-from torch import Tensor
 from torch_geometric.data import Data
 
-from lamp_geometric.data import multilabel as _ml
+from lamp_geometric.data.download import (
+    download_files,
+    find_or_download,
+)
 from lamp_geometric.data.multilabel import (
     MultiLabelDataset,
     SampleArrays,
-    find_raw_files,
 )
 
 __all__ = ['TFPPI']
@@ -107,10 +108,10 @@ class TFPPI(MultiLabelDataset):
         self.min_score = min_score
         files = [EXPRESSION, MOTIF, PPI]
         urls = {f: PPI_TOY_URL + f for f in files}
-        raw = find_raw_files(
+        raw = find_or_download(
             'TF/PPI toy data', 'ppi_toy', files, data_dir, root,
             cache_name='ppi_toy',
-            download=partial(_ml.download_files, urls, log=verbose),
+            download=partial(download_files, urls, log=verbose),
             source=PPI_TOY_URL)
         self._setup(raw, {}, root, cache_name='ppi_toy', seed=seed,
                     fractions=fractions, transform=transform,
@@ -178,20 +179,13 @@ class TFPPI(MultiLabelDataset):
         if self.standardize:
             self._standardize_values()
 
-    def label_edge_index(self, train_idx: Optional[Tensor] = None) -> Tensor:
-        r"""The TF-TF interaction graph (PPI) over the labels; it uses no
-        label data, so :obj:`train_idx` is ignored."""
-        from lamp_geometric.graphs import ppi
-        return ppi(self.ppi_path, self.label_names, min_score=self.min_score,
-                   on_unknown='warn')
-
     def ppi_report(self) -> Dict[str, object]:
-        r"""What :meth:`label_edge_index` ignored: unknown proteins, rows
-        dropped, rows under :obj:`min_score`, self-interactions."""
-        from lamp_geometric.graphs import ppi
-        _, report = ppi(self.ppi_path, self.label_names,
-                        min_score=self.min_score, on_unknown='ignore',
-                        return_ignored=True)
+        r"""What the PPI graph (:meth:`label_edge_index`) ignored: unknown
+        proteins, rows dropped, rows under :obj:`min_score`,
+        self-interactions (see :func:`lamp_geometric.graphs.ppi`)."""
+        from lamp_geometric.graphs import dataset_prior
+
+        _, report = dataset_prior(self, return_ignored=True)
         return report
 
     @property

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-import lamp_geometric.data.multilabel as multilabel_module
+import lamp_geometric.data.download as download_module
 from lamp_geometric.data import BibTeX, Delicious, Mulan, read_arff
 from lamp_geometric.data.mulan import MULAN_URL, read_mulan_labels
 
@@ -253,7 +253,7 @@ def test_download_when_absent(tmp_path, monkeypatch, tiny):
         shutil.copyfile(osp.join(src, filename), path)
         return path
 
-    monkeypatch.setattr(multilabel_module, 'download_url', download_url)
+    monkeypatch.setattr(download_module, 'download_url', download_url)
     root = tmp_path / 'root'
     ds = Mulan('tiny', data_dir=str(tmp_path / 'nothing'), root=str(root),
                verbose=False)
@@ -272,7 +272,7 @@ def test_missing_files_without_network(tmp_path, monkeypatch):
     def fail(url, folder, log=True, filename=None):
         raise OSError('offline')
 
-    monkeypatch.setattr(multilabel_module, 'download_url', fail)
+    monkeypatch.setattr(download_module, 'download_url', fail)
     with pytest.raises(FileNotFoundError, match='LAMP_DATA.*offline'):
         Mulan('absent', data_dir=str(tmp_path), root=str(tmp_path / 'r'),
               verbose=False)

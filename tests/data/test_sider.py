@@ -1,14 +1,16 @@
 import csv
 import gzip
+import hashlib
 import os
 import os.path as osp
+import re
 import shutil
 
 import pytest
 import torch
 
-import lamp_geometric.data.sider as sider_module
-from lamp_geometric.data import SIDER, random_split
+import lamp_geometric.data.download as download_module
+from lamp_geometric.data import ChecksumError, MoleculeCSV, SIDER, random_split
 
 DATA_DIR = os.environ.get('LAMP_DATA')
 SIDER_CSV = osp.join(DATA_DIR, 'sider', 'sider.csv') if DATA_DIR else None
@@ -60,10 +62,108 @@ def test_sider_real_data_is_not_downloaded(sider, monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError('download_url called although the file exists')
 
-    monkeypatch.setattr(sider_module, 'download_url', fail)
+    monkeypatch.setattr(download_module, 'download_url', fail)
     again = SIDER(DATA_DIR, root=sider.root, verbose=False)
     assert len(again) == 1427
     assert again.csv_path == osp.abspath(SIDER_CSV)
+
+
+# The copy shipped with the package ###########################################
+
+def offline(*args, **kwargs):
+    raise OSError('network is unreachable')
+
+
+def test_packaged_copy_loads_offline(tmp_path, monkeypatch, processed_writes):
+    monkeypatch.delenv('LAMP_DATA', raising=False)
+    monkeypatch.setenv('LAMP_CACHE', str(tmp_path / 'cache'))
+    monkeypatch.setattr(download_module, 'download_url', offline)
+    # A cached download with other content: the packaged copy comes first.
+    root = tmp_path / 'root'
+    (root / 'raw').mkdir(parents=True)
+    (root / 'raw' / 'sider.csv').write_text('smiles,A\nCCO,1\n')
+
+    ds = SIDER(root=str(root), verbose=False)
+    assert ds.csv_path == SIDER.packaged_file
+    assert ds.csv_path.endswith(osp.join('lamp_geometric', 'data', 'raw',
+                                         'sider.csv.gz'))
+    assert (len(ds), ds.num_labels, ds.num_rows) == (1427, 27, 1427)
+    assert ds.skipped == []
+    assert ds._data.y.shape == (1427, 27)
+    assert ds.label_names[0] == 'Hepatobiliary disorders'
+    assert ds[0].smiles == 'C(CNCCNCCNCCN)N'
+    assert len(processed_writes) == 1
+
+    # The processed cache is reused: the packaged copy is not rewritten.
+    again = SIDER(root=str(root), verbose=False)
+    assert len(again) == 1427
+    assert len(processed_writes) == 1
+    assert (root / 'raw' / 'sider.csv').read_text() == 'smiles,A\nCCO,1\n'
+
+
+def test_packaged_copy_matches_its_notice():
+    with gzip.open(SIDER.packaged_file, 'rb') as f:
+        raw = f.read()
+    assert hashlib.sha256(raw).hexdigest() == SIDER.sha256
+    rows = list(csv.reader(raw.decode('utf-8').splitlines()))
+    assert (len(rows) - 1, len(rows[0]) - 1) == (1427, 27)
+    notice = osp.join(osp.dirname(SIDER.packaged_file), 'README.md')
+    with open(notice, encoding='utf-8') as f:
+        text = f.read()
+    assert re.findall(r'\b[0-9a-f]{64}\b', text) == [SIDER.sha256]
+    assert 'CC BY-NC-SA' in text and '1427 rows, 27 labels' in text
+
+
+def test_packaged_copy_checksum_is_checked(tmp_path, monkeypatch):
+    monkeypatch.delenv('LAMP_DATA', raising=False)
+    monkeypatch.setattr(download_module, 'download_url', offline)
+    monkeypatch.setattr(SIDER, 'sha256', '0' * 64)
+    with pytest.raises(ChecksumError, match='has SHA-256 71efc6'):
+        SIDER(root=str(tmp_path / 'root'), verbose=False)
+    assert not (tmp_path / 'root').exists()
+
+
+def test_damaged_packaged_copy_is_refused(tmp_path, monkeypatch):
+    with gzip.open(SIDER.packaged_file, 'rb') as f:
+        raw = bytearray(f.read())
+    raw[-2] = ord('0') if raw[-2] == ord('1') else ord('1')  # One label.
+    damaged = tmp_path / 'sider.csv.gz'
+    with gzip.open(damaged, 'wb') as f:
+        f.write(bytes(raw))
+    monkeypatch.delenv('LAMP_DATA', raising=False)
+    monkeypatch.setattr(download_module, 'download_url', offline)
+    monkeypatch.setattr(SIDER, 'packaged_file', str(damaged))
+    with pytest.raises(ChecksumError, match='damaged') as info:
+        SIDER(root=str(tmp_path / 'root'), verbose=False)
+    assert str(damaged) in str(info.value)
+    assert 'LAMP_DATA' in str(info.value)
+
+
+def test_data_dir_overrides_packaged_copy(tmp_path, monkeypatch):
+    data_dir = tmp_path / 'data'
+    (data_dir / 'sider').mkdir(parents=True)
+    (data_dir / 'sider' / 'sider.csv').write_text('smiles,A\nCCO,1\nCC,0\n')
+    # Not even read: a wrong checksum does not matter.
+    monkeypatch.setattr(SIDER, 'sha256', '0' * 64)
+    ds = SIDER(str(data_dir), root=str(tmp_path / 'root'), verbose=False)
+    assert ds.csv_path == str(data_dir / 'sider' / 'sider.csv')
+    assert len(ds) == 2
+
+
+def test_molecule_csv_reads_gzip(tmp_path):
+    path = tmp_path / 'mols.csv.gz'
+    with gzip.open(path, 'wt', encoding='utf-8') as f:
+        f.write('smiles,A\nCCO,1\nC1CC,0\nc1ccccc1,0\n')
+    ds = MoleculeCSV(str(path), root=str(tmp_path / 'root'), verbose=False)
+    assert len(ds) == 2
+    assert ds.skipped == [(3, 'C1CC', 'unparseable SMILES')]
+    default = MoleculeCSV(str(path), verbose=False)  # cache dir named 'mols'
+    assert osp.basename(default.root).startswith('mols_')
+
+    (tmp_path / 'bad.csv.gz').write_bytes(b'not gzip at all')
+    with pytest.raises(ValueError, match='not a valid gzip file'):
+        MoleculeCSV(str(tmp_path / 'bad.csv.gz'),
+                    root=str(tmp_path / 'root2'), verbose=False)
 
 
 # Download path, without network ##############################################
@@ -92,7 +192,8 @@ def fake_download(tmp_path, monkeypatch):
         shutil.copyfile(gz_path, path)
         return path
 
-    monkeypatch.setattr(sider_module, 'download_url', download_url)
+    monkeypatch.setattr(download_module, 'download_url', download_url)
+    monkeypatch.setattr(SIDER, 'packaged_file', None)  # as without the copy
     monkeypatch.delenv('LAMP_DATA', raising=False)
     monkeypatch.setenv('LAMP_CACHE', str(tmp_path / 'cache'))
     return calls
@@ -149,17 +250,17 @@ def test_no_download_when_data_dir_has_file(fake_download, tmp_path,
 
 
 def test_download_failure_is_explained(tmp_path, monkeypatch):
-    def offline(url, folder, log=True, filename=None):
-        raise OSError('network is unreachable')
-
-    monkeypatch.setattr(sider_module, 'download_url', offline)
+    monkeypatch.setattr(download_module, 'download_url', offline)
+    monkeypatch.setattr(SIDER, 'packaged_file', None)
     data_dir = tmp_path / 'data'
     root = tmp_path / 'root'
     with pytest.raises(FileNotFoundError) as info:
         SIDER(str(data_dir), root=str(root), verbose=False)
     message = str(info.value)
-    assert str(data_dir / 'sider' / 'sider.csv') in message
-    assert str(root / 'raw' / 'sider.csv') in message
+    assert "raw file 'sider.csv' not found" in message
+    assert str(data_dir / 'sider') in message
+    assert str(root / 'raw') in message
+    assert 'set LAMP_DATA' in message
     assert SIDER.url in message
     assert 'network is unreachable' in message
     assert os.listdir(root / 'raw') == []  # No partial file left behind.

@@ -700,7 +700,8 @@ def _missing_data_dir(tmp_dir: str) -> RunResult:
     def offline(*args, **kwargs):
         raise OSError('no network')
 
-    with mock.patch('lamp_geometric.data.sider.download_url', offline):
+    with mock.patch('lamp_geometric.data.download.download_url', offline), \
+            mock.patch.object(SIDER, 'packaged_file', None):
         SIDER(data_dir=os.path.join(tmp_dir, 'no_such_dir'),
               root=os.path.join(tmp_dir, 'cache'), verbose=False)
     raise AssertionError('expected an error')
@@ -721,9 +722,10 @@ FILE_CASES = [
          r"CSV file not found: expected it at '<dir>/nowhere/data.csv'",
          _missing_file, FileNotFoundError, api='MoleculeCSV'),
     Case('data-dir-missing', 'Files',
-         'data directory that does not exist (and no network)', 'error',
-         r"SIDER raw file not found \(expected it at "
-         r"'<dir>/no_such_dir/sider/sider.csv' or .* set LAMP_DATA",
+         'data directory that does not exist (no packaged copy, no network)',
+         'error',
+         r"SIDER raw file 'sider.csv' not found \(looked in "
+         r"'<dir>/no_such_dir/sider' or .* set LAMP_DATA",
          _missing_data_dir, FileNotFoundError, api='SIDER'),
     Case('training-state-corrupt', 'Files',
          'corrupt training-state checkpoint', 'error',

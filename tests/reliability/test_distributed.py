@@ -151,3 +151,14 @@ def test_init_distributed_names_missing_variables(monkeypatch):
     monkeypatch.delenv('MASTER_PORT', raising=False)
     with pytest.raises(ValueError, match='MASTER_ADDR and MASTER_PORT'):
         D.init_distributed('gloo')
+
+
+def test_unwrap_model():
+    # The one helper that train and checkpoint use to reach the module.
+    net = torch.nn.Linear(3, 2)
+    assert D.unwrap_model(net) is net
+    assert D.unwrap_model(torch.nn.DataParallel(net)) is net
+    compiled = torch.compile(net)  # lazy: nothing is compiled here
+    assert D.unwrap_model(compiled) is net
+    assert D.unwrap_model(torch.nn.DataParallel(compiled)) is net
+    assert D.unwrap_model(torch.compile(torch.nn.DataParallel(net))) is net

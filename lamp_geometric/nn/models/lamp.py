@@ -13,10 +13,10 @@ from torch_geometric.utils import (
     to_dense_batch,
 )
 
-from lamp_geometric.graphs import validate_edge_index
 from lamp_geometric.nn._compat import autocast_dtype
 from lamp_geometric.nn.conv import DenseLaMPConv, LaMPConv
 from lamp_geometric.nn.encoders import encode
+from lamp_geometric.nn.utils import validate_edge_index
 
 #: Label graphs at least this dense (edges / L^2, self loops included) run on
 #: the dense path when ``path='auto'``, by attention head dimension
