@@ -66,6 +66,9 @@ class TrainingConfig:
                           'improved for --patience epochs)')
     patience: int = _option(15, 'early stopping: epochs without a better '
                             'validation criterion (0: never stop early)')
+    ema: float = _option(0.0, 'validate, keep and return an exponential '
+                         'moving average of the weights with this decay per '
+                         'step (0: the raw weights)')
     batch_size: int = _option(32, 'samples per batch')
     lr: float = _option(1e-3, 'peak learning rate')
     weight_decay: float = _option(0.01, 'AdamW decoupled weight decay on '
@@ -220,5 +223,6 @@ def train_model(
                select=config.select, device=device, log=log,
                scheduler=scheduler, scheduler_interval='step',
                clip_norm=config.clip_norm or None,
-               patience=config.patience or None, amp=config.amp,
+               patience=config.patience or None, ema=config.ema or None,
+               amp=config.amp,
                **fit_kwargs)

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from torch import Tensor
 from torch.nn.parallel import DistributedDataParallel
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data.distributed import DistributedSampler
 from tqdm.auto import tqdm
 
@@ -179,6 +180,7 @@ def train_epoch(
     amp: bool = False,
     clip_norm: Optional[float] = None,
     scheduler: Optional[Any] = None,
+    averaged: Optional[AveragedModel] = None,
 ) -> float:
     r"""Runs one training epoch and returns the mean training loss (weighted
     by batch size; in a distributed run, over all processes).  With
@@ -186,7 +188,9 @@ def train_epoch(
     :func:`amp_outputs`); parameters, gradients and the optimizer stay
     float32.  With :obj:`clip_norm`, the gradient norm over all parameters
     is clipped to it before every step; a :obj:`scheduler` given here is
-    stepped after every optimizer step."""
+    stepped after every optimizer step, and an :obj:`averaged` model
+    (:class:`~torch.optim.swa_utils.AveragedModel`, e.g. an exponential
+    moving average) is updated from the weights after every step."""
     model.train()
     distributed = D.is_distributed()
     total, count = 0.0, 0
@@ -212,6 +216,8 @@ def train_epoch(
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
+        if averaged is not None:
+            averaged.update_parameters(D.unwrap_model(model))
         total += value * batch.num_graphs
         count += batch.num_graphs
     if distributed:
@@ -243,7 +249,7 @@ def predict(
     Raises:
         ValueError: If the loader yields no sample.
     """
-    model = _unwrap_ddp(model)
+    model = D.unwrap_model(model)
     model.eval()
     ys, probs = [], []
     total, count = 0.0, 0
@@ -346,6 +352,7 @@ def fit(
     scheduler_interval: str = 'epoch',
     clip_norm: Optional[float] = None,
     patience: Optional[int] = None,
+    ema: Optional[float] = None,
 ) -> FitResult:
     r"""Trains for :obj:`epochs` epochs and leaves :obj:`model` holding the
     weights of the epoch with the best validation score.
@@ -389,6 +396,13 @@ def fit(
             improved for this many epochs (early stopping); the best epoch's
             weights are kept either way. (default: :obj:`None`: run all
             epochs)
+        ema (float, optional): Keep an exponential moving average of the
+            weights, :math:`\bar{\theta} \leftarrow \beta \bar{\theta} +
+            (1 - \beta) \theta` after every optimizer step with
+            :math:`\beta` = :obj:`ema`
+            (:class:`~torch.optim.swa_utils.AveragedModel`); validation,
+            the best epoch and the returned weights are then those of the
+            average. (default: :obj:`None`: the raw weights)
         checkpoint_path (str, optional): Where to write the training state
             after every epoch. (default: :obj:`None`)
         resume (bool, optional): If set to :obj:`True`, continues from
@@ -429,6 +443,8 @@ def fit(
                          f"(got '{scheduler_interval}')")
     if patience is not None and patience < 1:
         raise ValueError(f"'patience' must be positive (got {patience})")
+    if ema is not None and not 0.0 <= ema < 1.0:
+        raise ValueError(f"'ema' must lie in [0, 1) (got {ema})")
     main = D.is_main_process()
 
     def say(line: str) -> None:
@@ -441,6 +457,12 @@ def fit(
     best_state: Optional[Dict[str, Tensor]] = None
     result = FitResult(best_epoch=0, best_score=math.nan)
     start_epoch = 1
+    averaged: Optional[AveragedModel] = None
+    if ema is not None:
+        averaged = AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(ema),
+                                 use_buffers=True)
+    # The weights that are validated, kept as the best and returned.
+    held = net if averaged is None else averaged.module
 
     if resume and checkpoint_path is not None:
         if os.path.isfile(checkpoint_path):
@@ -449,6 +471,11 @@ def fit(
                 raise ValueError(f"'{checkpoint_path}' selects the best epoch "
                                  f"by '{state['select']}', this run by "
                                  f"'{select}'")
+            if (state.get('averaged') is None) != (averaged is None):
+                raise ValueError(f"'{checkpoint_path}' was written "
+                                 f"{'without' if averaged else 'with'} a "
+                                 f"moving average of the weights; pass the "
+                                 f"same 'ema' to resume")
             if (state['scheduler'] is None) != (scheduler is None):
                 raise ValueError(f"'{checkpoint_path}' was written "
                                  f"{'without' if scheduler else 'with'} a "
@@ -458,6 +485,8 @@ def fit(
             optimizer.load_state_dict(state['optimizer'])
             if scheduler is not None:
                 scheduler.load_state_dict(state['scheduler'])
+            if averaged is not None:
+                averaged.load_state_dict(state['averaged'])
             best_score = float(state['best_score'])
             best_epoch = int(state['best_epoch'])
             best_state = state['best_state']
@@ -506,10 +535,12 @@ def fit(
         train_loss = train_epoch(
             train_model, train_loader, optimizer, loss_fn, device, amp=amp,
             clip_norm=clip_norm,
-            scheduler=scheduler if scheduler_interval == 'step' else None)
+            scheduler=scheduler if scheduler_interval == 'step' else None,
+            averaged=averaged)
         result.epoch_times.append(time.perf_counter() - start)
-        y_val, p_val, val_loss = predict(model, val_loader, device, loss_fn,
-                                         amp=amp)
+        y_val, p_val, val_loss = predict(
+            model if averaged is None else held, val_loader, device,
+            loss_fn, amp=amp)
         row: Dict[str, float] = dict(epoch=epoch, train_loss=train_loss,
                                      val_loss=val_loss, lr=lr,
                                      time=result.epoch_times[-1])
@@ -531,14 +562,15 @@ def fit(
                 scheduler.step()
         if math.isfinite(score) and sign * score > best_score:
             best_score, best_epoch = sign * score, epoch
-            best_state = copy.deepcopy(net.state_dict())
+            best_state = copy.deepcopy(held.state_dict())
         if checkpoint_path is not None:
             save_training_state(
                 checkpoint_path, model=net, optimizer=optimizer,
                 scheduler=scheduler, epoch=epoch, select=select,
                 best_epoch=best_epoch, best_score=best_score,
                 best_state=best_state, history=result.history,
-                epoch_times=result.epoch_times, train_loader=train_loader)
+                epoch_times=result.epoch_times, train_loader=train_loader,
+                averaged=averaged)
         bar.set_postfix(train=f'{train_loss:.4f}', val=f'{val_loss:.4f}',
                         best=best_epoch)
         say(f"epoch {epoch:3d}  train loss {train_loss:.4f}  val loss "
@@ -684,6 +716,7 @@ def save_training_state(
     history: List[Dict[str, float]],
     epoch_times: List[float],
     train_loader: Optional[DataLoader] = None,
+    averaged: Optional[AveragedModel] = None,
 ) -> None:
     r"""Writes what :func:`fit` needs to resume after :obj:`epoch` to
     :obj:`path` with :func:`lamp_geometric.io.atomic_save` (a crash while
@@ -708,6 +741,8 @@ def save_training_state(
         best_epoch=int(best_epoch),
         best_score=float(best_score),
         best_state=None if best_state is None else _cpu_state(best_state),
+        averaged=None if averaged is None else _cpu_state(
+            averaged.state_dict()),
         history=[{k: (v if isinstance(v, (int, str)) else float(v))
                   for k, v in row.items()} for row in history],
         epoch_times=[float(t) for t in epoch_times],
@@ -813,10 +848,3 @@ def _loader_targets(loader: DataLoader) -> Optional[np.ndarray]:
         return torch.cat(ys).numpy() if ys else None
     except Exception:  # an unusual data set: skip the check
         return None
-
-
-def _unwrap_ddp(model: torch.nn.Module) -> torch.nn.Module:
-    while isinstance(model, (DistributedDataParallel,
-                             torch.nn.DataParallel)):
-        model = model.module
-    return model

@@ -247,6 +247,39 @@ def test_fit_early_stopping_clipping_and_step_schedule(dataset):
         fit(model, loaders[0], loaders[1], 1, opt, patience=0)
 
 
+def test_fit_with_a_moving_average_of_the_weights(dataset):
+    # ema=0 averages nothing: the same run as the raw weights, bit for bit.
+    loaders, model, opt = small_fit_setup(dataset)
+    raw = fit(model, loaders[0], loaders[1], 3, opt, progress=False)
+    loaders, model0, opt = small_fit_setup(dataset)
+    zero = fit(model0, loaders[0], loaders[1], 3, opt, progress=False,
+               ema=0.0)
+    assert [r['val_loss'] for r in raw.history] == [
+        r['val_loss'] for r in zero.history]
+
+    # A slow average: validation, the best epoch and the returned weights
+    # are the average's, which trails the raw weights.
+    loaders, model, opt = small_fit_setup(dataset)
+    start = copy.deepcopy(model.state_dict())
+    result = fit(model, loaders[0], loaders[1], 3, opt, progress=False,
+                 ema=0.9)
+    best = min(result.history, key=lambda r: r['val_loss'])
+    assert result.best_epoch == best['epoch']
+    _, _, val_loss = predict(model, loaders[1], loss_fn=LaMPLoss())
+    assert val_loss == pytest.approx(best['val_loss'], rel=1e-5)
+    assert [r['val_loss'] for r in result.history] != [
+        r['val_loss'] for r in raw.history]
+    # Every step moves the average by (1 - 0.9) of the distance to the
+    # weights, so after a few steps it is still close to the start.
+    name = 'readout.weight' if 'readout.weight' in start else next(
+        k for k, v in start.items() if v.is_floating_point() and v.dim() == 2)
+    moved = (model.state_dict()[name] - start[name]).norm()
+    raw_moved = (model0.state_dict()[name] - start[name]).norm()
+    assert 0 < moved < raw_moved
+    with pytest.raises(ValueError, match='ema'):
+        fit(model, loaders[0], loaders[1], 1, opt, ema=1.0)
+
+
 def test_fit_result_says_when_the_best_epoch_is_the_last():
     from lamp_geometric.train import FitResult
     rows = [dict(epoch=e) for e in (1, 2, 3)]

@@ -105,7 +105,7 @@ NOTES = dict(
 #: The recipe options passed to every run (defaults: the library's).
 RECIPE = ('epochs', 'hidden', 'heads', 'lr', 'batch_size', 'dropout',
           'lambda_int', 'select', 'weight_decay', 'warmup', 'schedule',
-          'clip_norm', 'patience')
+          'clip_norm', 'patience', 'ema')
 
 # The paper's Tables 1, 2, 3, 7 and 8: (ebF1, miF1, maF1, acc, ha).
 _PAPER_ROWS = {
@@ -247,6 +247,10 @@ def load_runs(path: str) -> List[Dict[str, Any]]:
             except json.JSONDecodeError as e:
                 raise ValueError(f'{path}, line {number}: not a JSON run '
                                  f'({e})') from e
+            settings = run.get('settings')
+            if isinstance(settings, dict):
+                # Runs recorded before the option existed used raw weights.
+                settings.setdefault('ema', 0.0)
             latest[run_key(run)] = run
     return list(latest.values())
 
@@ -442,6 +446,8 @@ def _describe(settings: Dict[str, Any]) -> str:
                  f"warmup {settings['warmup']} then {settings['schedule']}"
                  f", clip {settings['clip_norm']}, patience "
                  f"{settings['patience']}")
+        if settings.get('ema'):
+            text += f", weights averaged (EMA {settings['ema']})"
     else:
         text += ', Adam at a constant rate (the paper\'s recipe)'
 

@@ -55,13 +55,13 @@ def setup(dataset, scheduler=True, seed=0):
 
 
 def train(dataset, epochs, checkpoint_path=None, resume=False,
-          scheduler=True):
+          scheduler=True, ema=None):
     config, model, optimizer, sched, loaders = setup(dataset, scheduler)
     train_loader, val_loader, test_loader = loaders
     result = fit(model, train_loader, val_loader, epochs, optimizer,
                  loss_fn=LaMPLoss(), select='roc_auc', progress=False,
                  scheduler=sched, checkpoint_path=checkpoint_path,
-                 resume=resume)
+                 resume=resume, ema=ema)
     test, val, thresholds = evaluate_splits(model, val_loader, test_loader)
     return model, result, test
 
@@ -140,6 +140,27 @@ def test_resume_equals_uninterrupted_run(tiny, uninterrupted, tmp_path):
     assert same(without_time(result_full.history),
                 without_time(result_res.history))
     assert same(test_full, test_res)
+
+
+def test_resume_with_a_weight_average_equals_uninterrupted_run(tiny,
+                                                              tmp_path):
+    full_path, part_path = str(tmp_path / 'full.pt'), str(tmp_path / 'p.pt')
+    model_full, result_full, test_full = train(tiny, EPOCHS, full_path,
+                                               ema=0.9)
+    train(tiny, STOP, part_path, ema=0.9)
+    torch.manual_seed(1234)
+    model_res, result_res, test_res = train(tiny, EPOCHS, part_path,
+                                            resume=True, ema=0.9)
+    full, res = load_training_state(full_path), load_training_state(part_path)
+    # The average (and its step count) was saved and restored.
+    assert states_equal(full['averaged'], res['averaged'])
+    assert int(res['averaged']['n_averaged']) > 0
+    assert states_equal(model_full.state_dict(), model_res.state_dict())
+    assert same(without_time(result_full.history),
+                without_time(result_res.history))
+    assert same(test_full, test_res)
+    with pytest.raises(ValueError, match="same 'ema'"):
+        train(tiny, EPOCHS, part_path, resume=True)
 
 
 def test_resume_without_restored_rng_differs(tiny, uninterrupted,
