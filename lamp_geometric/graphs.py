@@ -6,6 +6,9 @@ source label, row 1 the destination label) over label indices
 Self loops are left to the model (:class:`~lamp_geometric.nn.LaMP` adds them,
 since every label also attends to itself) unless a builder is asked for them.
 
+* :func:`label_graph` -- a :class:`~lamp_geometric.nn.LabelGraph` (kind,
+  edges, density) for :class:`~lamp_geometric.nn.LaMP`, from a kind and,
+  for a prior, the edges of any builder below,
 * :func:`edgeless`, :func:`fully_connected` -- LaMP\ :sub:`el` and
   LaMP\ :sub:`fc`,
 * :func:`co_occurrence` -- the prior of LaMP\ :sub:`pr` for sets without a
@@ -54,9 +57,35 @@ from torch_geometric.utils import coalesce, remove_self_loops
 from lamp_geometric.data.priors import read_interactions, read_taxonomy
 from lamp_geometric.data.rcv1 import RCV1Subset
 from lamp_geometric.data.tf_ppi import TFPPI
+from lamp_geometric.nn.label_graph import LabelGraph
 from lamp_geometric.nn.utils import validate_edge_index
 
 ArrayLike = Union[Tensor, np.ndarray]
+
+
+def label_graph(kind: str, num_labels: int,
+                edge_index: Optional[ArrayLike] = None,
+                name: str = '') -> LabelGraph:
+    r"""The label graph :math:`G_{yy}` of a LaMP model as one object.
+
+    Args:
+        kind (str): :obj:`'el'` (edgeless), :obj:`'fc'` (fully connected)
+            or :obj:`'pr'` (a known prior).
+        num_labels (int): Number of labels :math:`L`.
+        edge_index (torch.Tensor or numpy.ndarray, optional): The prior's
+            edges :obj:`[2, E]` (source, destination) for :obj:`'pr'`, e.g.
+            from :func:`co_occurrence`, :func:`tree`, :func:`ppi`,
+            :func:`from_networkx` or :func:`dataset_prior`.
+        name (str, optional): What the graph is, for reports.
+            (default: the kind in words)
+
+    Returns:
+        lamp_geometric.nn.LabelGraph: Kind, edges (without self loops; LaMP
+        adds them) and density.
+    """
+    if edge_index is not None:
+        edge_index = torch.as_tensor(edge_index)
+    return LabelGraph(kind, int(num_labels), edge_index, name)
 
 
 def edgeless(num_labels: int, self_loops: bool = True) -> Tensor:

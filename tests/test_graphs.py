@@ -68,3 +68,15 @@ def test_validate_edge_index_lives_in_nn():
     from lamp_geometric.nn import utils
 
     assert validate_edge_index is utils.validate_edge_index
+
+
+def test_label_graph_builder():
+    from lamp_geometric.graphs import co_occurrence, label_graph
+    from lamp_geometric.nn import LabelGraph
+    y = torch.tensor([[1, 1, 0], [1, 1, 0], [0, 0, 1]])
+    graph = label_graph('pr', 3, co_occurrence(y), name='co-occurrence')
+    assert isinstance(graph, LabelGraph) and graph.kind == 'pr'
+    assert set(map(tuple, graph.edge_index.t().tolist())) == {(0, 1), (1, 0)}
+    assert label_graph('fc', 3).num_edges == 6
+    # numpy edges are accepted as well
+    assert label_graph('pr', 3, graph.edge_index.numpy()).num_edges == 2

@@ -1,5 +1,6 @@
 r"""Neural network layers, encoders, the LaMP model and its loss."""
 from .conv import LaMPConv, DenseLaMPConv
+from .label_graph import LabelGraph
 from .models import LaMP, LaMPOutput, label_log_odds
 from .loss import LaMPLoss, masked_bce_with_logits
 from .dropout import Dropout
@@ -20,6 +21,7 @@ from .feature_encoders import (
 __all__ = [
     'LaMPConv',
     'DenseLaMPConv',
+    'LabelGraph',
     'LaMP',
     'LaMPOutput',
     'label_log_odds',

@@ -16,6 +16,7 @@ from torch_geometric.utils import (
 from lamp_geometric.nn._compat import autocast_dtype
 from lamp_geometric.nn.conv import DenseLaMPConv, LaMPConv
 from lamp_geometric.nn.encoders import encode
+from lamp_geometric.nn.label_graph import LabelGraph
 from lamp_geometric.nn.utils import validate_edge_index
 
 #: Label graphs at least this dense (edges / L^2, self loops included) run on
@@ -153,14 +154,17 @@ class LaMP(torch.nn.Module):
         heads (int, optional): Number of attention heads :math:`K`.
             (default: :obj:`4`)
         dropout (float, optional): Dropout probability. (default: :obj:`0.`)
-        label_graph (str, optional): :obj:`'el'` (edgeless: each label only
-            attends to itself), :obj:`'fc'` (fully connected) or :obj:`'pr'`
-            (a known prior given by :obj:`label_edge_index`).
-            (default: :obj:`'fc'`)
-        label_edge_index (torch.Tensor, optional): The prior label graph
-            :obj:`[2, E]` (source, destination) for :obj:`'pr'`; self loops
-            are added (every label also attends to itself, as in the paper)
-            and duplicates removed. (default: :obj:`None`)
+        label_graph (LabelGraph or str, optional): The label graph
+            :math:`G_{yy}`, a :class:`~lamp_geometric.nn.LabelGraph` (e.g.
+            from :func:`lamp_geometric.graphs.label_graph`), or its kind:
+            :obj:`'el'` (edgeless: each label only attends to itself),
+            :obj:`'fc'` (fully connected) or :obj:`'pr'` (a known prior
+            given by :obj:`label_edge_index`). (default: :obj:`'fc'`)
+        label_edge_index (torch.Tensor, optional): With
+            :obj:`label_graph='pr'`: the prior label graph :obj:`[2, E]`
+            (source, destination); self loops are added (every label also
+            attends to itself, as in the paper) and duplicates removed.
+            (default: :obj:`None`)
         feature_channels (int, optional): Size of the encoder's output if it
             differs from :obj:`hidden_channels`. (default: :obj:`None`)
         tie_weights (bool, optional): If set to :obj:`True`, the readout
@@ -189,7 +193,7 @@ class LaMP(torch.nn.Module):
         steps: int = 2,
         heads: int = 4,
         dropout: float = 0.,
-        label_graph: str = 'fc',
+        label_graph: Union[str, LabelGraph] = 'fc',
         label_edge_index: Optional[Tensor] = None,
         feature_channels: Optional[int] = None,
         tie_weights: bool = False,
@@ -204,6 +208,17 @@ class LaMP(torch.nn.Module):
                              f"{num_labels})")
         if steps < 1:
             raise ValueError(f"'steps' must be at least 1 (got {steps})")
+        if isinstance(label_graph, LabelGraph):
+            if label_graph.num_labels != num_labels:
+                raise ValueError(f"The label graph has "
+                                 f"{label_graph.num_labels} labels, the "
+                                 f"model {num_labels}")
+            if label_edge_index is not None:
+                raise ValueError("'label_edge_index' is not used with a "
+                                 "LabelGraph (its edges are inside it)")
+            if label_graph.kind == 'pr':
+                label_edge_index = label_graph.edge_index
+            label_graph = label_graph.kind
         if label_graph not in LABEL_GRAPHS:
             raise ValueError(f"'label_graph' must be one of {LABEL_GRAPHS} "
                              f"(got '{label_graph}')")
@@ -272,6 +287,16 @@ class LaMP(torch.nn.Module):
                    dropout=dropout) for _ in range(steps)
         ])
         self.reset_parameters()
+
+    @property
+    def graph(self) -> LabelGraph:
+        r"""The model's label graph as a
+        :class:`~lamp_geometric.nn.LabelGraph` (from
+        :obj:`label_edge_index`, so it follows a loaded state dict)."""
+        if self.label_graph != 'pr':
+            return LabelGraph(self.label_graph, self.num_labels)
+        return LabelGraph('pr', self.num_labels,
+                          self.label_edge_index.cpu())
 
     @property
     def label_density(self) -> float:

@@ -509,3 +509,26 @@ def test_default_dense_threshold_follows_the_head_dimension():
     forced = LaMP(L, 64, heads=4, label_graph='pr', label_edge_index=ei,
                   dense_threshold=0.01)
     assert forced.yy_dense and forced.dense_threshold == 0.01
+
+
+def test_lamp_takes_a_label_graph():
+    from lamp_geometric.nn import LabelGraph
+    z, batch = features()
+    for kind in ('el', 'fc', 'pr'):
+        by_kind = make_model(kind)
+        torch.manual_seed(0)
+        graph = LabelGraph(kind, L, PRIOR if kind == 'pr' else None)
+        by_graph = LaMP(L, D, steps=2, heads=2, label_graph=graph).eval()
+        # The same model: same graph buffer, same outputs.
+        assert by_graph.label_graph == kind
+        assert torch.equal(by_graph.label_edge_index, by_kind.label_edge_index)
+        assert torch.allclose(by_graph.forward_features(z, batch).logits,
+                              by_kind.forward_features(z, batch).logits)
+        # ... and the graph reads back as one object.
+        assert by_kind.graph.kind == kind
+        assert torch.equal(by_kind.graph.edge_index, graph.edge_index)
+    with pytest.raises(ValueError, match='has 3 labels, the model 5'):
+        LaMP(L, D, label_graph=LabelGraph('fc', 3))
+    with pytest.raises(ValueError, match='not used with a LabelGraph'):
+        LaMP(L, D, label_graph=LabelGraph('pr', L, PRIOR),
+             label_edge_index=PRIOR)
