@@ -40,6 +40,18 @@ def test_emb_mlp_shapes_and_pooling():
     # Mean pooling: a set, order-free; an empty sample pools to zeros.
     assert torch.allclose(logits[0], logits[2], atol=1e-6)
     assert torch.allclose(logits[1], model.mlp(torch.zeros(1, 8))[0])
+    # The pooled embedding is layer-normalised before the MLP ...
+    z = model.encoder(batch)
+    pooled = z[:2].mean(0, keepdim=True)
+    expected = model.mlp(torch.nn.functional.layer_norm(pooled, (8, )))
+    assert torch.allclose(logits[0], expected[0], atol=1e-5)
+    # ... unless asked not to: then the MLP reads the mean itself.
+    plain = EmbMLP(TokenEmbedding(6, 8), 8, 3, input_norm=False).eval()
+    assert isinstance(plain.norm, torch.nn.Identity)
+    z = plain.encoder(batch)
+    assert torch.allclose(plain(batch)[0],
+                          plain.mlp(z[:2].mean(0, keepdim=True))[0],
+                          atol=1e-6)
     with pytest.raises(ValueError, match='num_layers'):
         EmbMLP(TokenEmbedding(6, 8), 8, 3, num_layers=0)
 
