@@ -36,6 +36,7 @@ from lamp_geometric.nn.encoders import (
     molecule_encoder,
 )
 from lamp_geometric.nn.models.lamp import LaMP
+from lamp_geometric.recipe import TrainingConfig
 
 __all__ = [
     'FORMAT',
@@ -56,13 +57,18 @@ FORMAT_VERSION = 2
 #: format 1 checkpoints had a tied readout without bias.
 _LEGACY_CONFIG: Dict[str, Any] = dict(tie_weights=True, readout_bias=False)
 
+_RECIPE = TrainingConfig()
+
 #: Keys of a model configuration and their defaults (:obj:`None`: required).
+#: Width, steps and dropout are the recipe's
+#: (:class:`~lamp_geometric.recipe.TrainingConfig`); the other keys say what
+#: a configuration that lacks them means.
 MODEL_CONFIG_DEFAULTS: Dict[str, Any] = dict(
     num_labels=None,
     hidden=None,
-    heads=4,
-    steps=2,
-    dropout=0.,
+    heads=_RECIPE.heads,
+    steps=_RECIPE.steps,
+    dropout=_RECIPE.dropout,
     label_graph='fc',
     label_edge_index=None,
     encoder='fmp',

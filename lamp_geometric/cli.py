@@ -5,13 +5,17 @@ r"""The :obj:`lamp-geometric` command line.
     lamp-geometric train    --epochs 30 --label-graph pr --checkpoint model.pt
     lamp-geometric train    --csv my.csv --smiles-column smiles \
                             --label-columns tox1 tox2 --checkpoint model.pt
+    lamp-geometric train    --dataset bibtex --encoder fmp --out bibtex.json
     lamp-geometric evaluate --checkpoint model.pt
     lamp-geometric predict  --checkpoint model.pt --smiles CCO c1ccccc1O
     lamp-geometric explain  --checkpoint model.pt --smiles CCO --out-dir expl
 
-Run :obj:`lamp-geometric <command> --help` for the options.  Missing files
-and columns are reported in one line with exit status 2 (:obj:`--verbose`
-shows the traceback).
+Run :obj:`lamp-geometric <command> --help` for the options.  :obj:`train`
+runs :func:`lamp_geometric.experiment.run` on any data set of
+:mod:`lamp_geometric.registry`; the other commands read molecule
+checkpoints.  Bad input (a missing file or column, a malformed line, a
+setting that does not apply) is reported in one line with exit status 2
+(:obj:`--verbose` shows the traceback).
 """
 import argparse
 import json
@@ -33,27 +37,13 @@ class UsageError(Exception):
     r"""A problem the user can fix (reported without a traceback)."""
 
 
-def _add_dataset_arguments(p: argparse.ArgumentParser,
-                           with_paths: bool = False) -> None:
-    from lamp_geometric.pipeline import DATASETS, add_data_arguments
+def _add_dataset_arguments(p: argparse.ArgumentParser) -> None:
+    from lamp_geometric.experiment import add_experiment_arguments
 
     g = p.add_argument_group('data set')
-    g.add_argument('--dataset', choices=sorted(DATASETS),
-                   default=None,
-                   help="a data set the library loads (default: 'sider', or "
-                   "'csv' with --csv)")
-    g.add_argument('--csv', default=None, metavar='PATH',
-                   help='a MoleculeNet-style CSV file: one SMILES column and '
-                   'binary label columns (0, 1 or empty)')
-    g.add_argument('--smiles-column', default='smiles',
-                   help="name of the SMILES column (default: 'smiles')")
-    g.add_argument('--label-columns', nargs='+', default=None,
-                   metavar='COLUMN',
-                   help='label columns, in order (default: every other '
-                   'column)')
-    if with_paths:  # `train` has these among its experiment options
-        add_data_arguments(g, 'directory holding sider/sider.csv '
-                           '(default: $LAMP_DATA)')
+    add_experiment_arguments(g, only=('dataset', 'data_dir', 'cache_dir',
+                                      'csv', 'smiles_column',
+                                      'label_columns'), training=False)
 
 
 def _add_verbosity(p: argparse.ArgumentParser, quiet: bool = True) -> None:
@@ -91,24 +81,26 @@ def build_parser() -> argparse.ArgumentParser:
     r"""The argument parser of :obj:`lamp-geometric` (with its
     subcommands)."""
     from lamp_geometric import __version__
-    from lamp_geometric.pipeline import add_experiment_arguments
+    from lamp_geometric.experiment import add_experiment_arguments
 
     parser = argparse.ArgumentParser(
         prog=PROG,
         description='Label Message Passing (LaMP) networks for multi-label '
-        'classification of molecules.')
+        'classification.')
     parser.add_argument('--version', action='version',
                         version=f'%(prog)s {__version__}')
     sub = parser.add_subparsers(dest='command', metavar='COMMAND')
     sub.required = True
 
     p = sub.add_parser(
-        'train', help='train LaMP on a data set',
-        description='Train LaMP on SIDER or a CSV of molecules: random '
-        '80/10/10 split, best validation epoch, one threshold per metric '
-        'tuned on validation, test metrics beside label-prior baselines.')
+        'train', help='train LaMP (or a baseline) on a data set',
+        description='Train LaMP or a baseline on a data set of the '
+        'registry (molecules, bag of words, text, vectors; your own CSV, '
+        'ARFF or text files): its split, best validation epoch, one '
+        'threshold per metric tuned on validation, test metrics beside '
+        'label-prior baselines.  --out writes {"test", "val", "config", '
+        '"history", ...} as JSON.')
     add_experiment_arguments(p)
-    _add_dataset_arguments(p)
     p.add_argument('--verbose', action='store_true',
                    help='one line per epoch, tracebacks on errors')
     p.set_defaults(func=cmd_train)
@@ -119,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
         'Without data options it uses the data set and split it was trained '
         'on.')
     p.add_argument('--checkpoint', required=True, metavar='PATH')
-    _add_dataset_arguments(p, with_paths=True)
+    _add_dataset_arguments(p)
     p.add_argument('--split', choices=['test', 'val', 'train', 'all'],
                    default=None,
                    help="which molecules (default: 'test' of the training "
@@ -127,8 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--seed', type=int, default=None,
                    help='split seed (default: the one used in training)')
     p.add_argument('--limit', type=int, default=None, metavar='N',
-                   help='use only the first N molecules (default: as in '
-                   'training)')
+                   help='evaluate only the first N molecules of the split')
     p.add_argument('--batch-size', type=int, default=64)
     p.add_argument('--device', default='cpu')
     p.add_argument('--out', default=None, help='write the metrics as JSON')
@@ -213,23 +204,68 @@ def _load_predictor(args):
 # Commands ###################################################################
 
 def cmd_train(args) -> int:
-    r"""Runs :func:`lamp_geometric.pipeline.run_molecule_experiment`."""
-    from lamp_geometric.pipeline import load_dataset, run_molecule_experiment
+    r"""Runs :func:`lamp_geometric.experiment.run`."""
+    from lamp_geometric.experiment import configs_from, run
 
     if args.quiet and args.verbose:
         raise UsageError('--quiet and --verbose exclude each other')
-    if args.dataset is None:
-        args.dataset = 'csv' if args.csv else 'sider'
-    if args.csv and args.dataset != 'csv':
-        raise UsageError(f"--csv reads a CSV file; it does not combine with "
-                         f"--dataset {args.dataset}")
-    say = _printer(args)
-    config = {k: v for k, v in vars(args).items()
-              if k not in ('func', 'command', 'verbose')}
-    dataset = load_dataset(config)
-    run_molecule_experiment(config, dataset=dataset, log=say,
-                            epoch_log=print if args.verbose else None)
+    config, training = configs_from(args)
+    run(config, training, log=_printer(args),
+        epoch_log=print if args.verbose else None)
     return 0
+
+
+def _evaluation_data(args, info):
+    r"""The data set and the molecules :obj:`evaluate` scores, and the name
+    of the split."""
+    from lamp_geometric.data import random_split
+    from lamp_geometric.experiment import ExperimentConfig, load_data
+    from lamp_geometric.recipe import config_from
+
+    trained = dict(info.extra.get('dataset') or {})
+    split_info = dict(info.extra.get('split') or {})
+    recorded = info.extra.get('experiment')
+    own_data = args.dataset is None and args.csv is None
+    local = dict(data_dir=args.data_dir, cache_dir=args.cache_dir)
+    if own_data:
+        if not trained:
+            raise UsageError(f"'{args.checkpoint}' does not record its data "
+                             f"set: pass --dataset or --csv")
+        if recorded:
+            config = config_from(dict(recorded, **local), ExperimentConfig)
+        else:  # written before the experiment engine recorded its settings
+            config = ExperimentConfig(
+                dataset=trained.get('name', 'sider'), csv=trained.get('csv'),
+                smiles_column=trained.get('smiles_column', 'smiles'),
+                label_columns=trained.get('label_columns'), **local)
+    else:
+        config = ExperimentConfig(
+            dataset=args.dataset, csv=args.csv,
+            smiles_column=args.smiles_column,
+            label_columns=(args.label_columns or
+                           (info.label_names if args.csv else None)),
+            **local)
+    split = args.split or ('test' if own_data else 'all')
+    seed = args.seed if args.seed is not None else split_info.get('seed', 0)
+    data = load_data(config, seed, verbose=not args.quiet)
+    dataset = data.dataset
+    if list(dataset.label_names) != list(info.label_names):
+        raise UsageError(f"The data set's labels {dataset.label_names} are "
+                         f"not the checkpoint's {info.label_names}")
+    if split == 'all':
+        subset = dataset
+    elif own_data and not recorded:
+        # Such checkpoints split the first `limit` molecules at random.
+        if trained.get('limit') is not None:
+            dataset = dataset[:trained['limit']]
+        parts = random_split(len(dataset), split_info.get(
+            'fractions', [0.8, 0.1, 0.1]), seed=seed)
+        subset = dataset[parts[('train', 'val', 'test').index(split)]]
+    else:
+        subset = dataset[data.splits[('train', 'val', 'test').index(split)]]
+    if args.limit is not None:
+        subset = subset[:args.limit]
+    return subset, split
 
 
 def cmd_evaluate(args) -> int:
@@ -237,51 +273,11 @@ def cmd_evaluate(args) -> int:
     import torch
 
     from lamp_geometric import metrics as M
-    from lamp_geometric.data import random_split
-    from lamp_geometric.pipeline import load_dataset
 
     say = _printer(args)
     predictor = _load_predictor(args)
     info = predictor.info
-    trained = dict(info.extra.get('dataset') or {})
-    split_info = dict(info.extra.get('split') or {})
-    own_data = args.dataset is None and args.csv is None
-    if own_data:
-        if not trained:
-            raise UsageError(f"'{args.checkpoint}' does not record its data "
-                             f"set: pass --dataset or --csv")
-        config = dict(dataset=trained.get('name', 'sider'),
-                      csv=trained.get('csv'),
-                      smiles_column=trained.get('smiles_column', 'smiles'),
-                      label_columns=trained.get('label_columns'))
-        limit = args.limit if args.limit is not None else trained.get('limit')
-    else:
-        dataset_name = args.dataset or ('csv' if args.csv else 'sider')
-        config = dict(dataset=dataset_name, csv=args.csv,
-                      smiles_column=args.smiles_column,
-                      label_columns=(args.label_columns or
-                                     (info.label_names if args.csv else
-                                      None)))
-        limit = args.limit
-    config.update(data_dir=args.data_dir, cache_dir=args.cache_dir,
-                  quiet=args.quiet)
-    dataset = load_dataset(config)
-    if list(dataset.label_names) != list(info.label_names):
-        raise UsageError(f"The data set's labels {dataset.label_names} are "
-                         f"not the checkpoint's {info.label_names}")
-    if limit is not None:
-        dataset = dataset[:limit]
-    split = args.split or ('test' if own_data else 'all')
-    if split == 'all':
-        subset = dataset
-    else:
-        seed = args.seed if args.seed is not None else split_info.get(
-            'seed', 0)
-        fractions = split_info.get('fractions', [0.8, 0.1, 0.1])
-        train_idx, val_idx, test_idx = random_split(len(dataset), fractions,
-                                                    seed=seed)
-        subset = dataset[dict(train=train_idx, val=val_idx,
-                              test=test_idx)[split]]
+    subset, split = _evaluation_data(args, info)
     say(f"evaluating on {len(subset)} molecules ({split})")
     result = predictor.predict_dataset(
         subset, progress=not args.quiet and len(subset) > args.batch_size)

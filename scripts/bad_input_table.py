@@ -9,6 +9,7 @@ Usage::
 """
 import argparse
 import contextlib
+import importlib.util
 import io
 import os
 import os.path as osp
@@ -17,9 +18,20 @@ import tempfile
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TABLE = osp.join(ROOT, 'docs', 'bad_inputs.md')
-sys.path.insert(0, osp.join(ROOT, 'tests', 'reliability'))
 
-import cases as C  # noqa: E402
+
+def _load_cases():
+    r"""The test registry ``tests/reliability/cases.py`` (it imports only
+    the package and its dependencies), loaded from its path."""
+    path = osp.join(ROOT, 'tests', 'reliability', 'cases.py')
+    spec = importlib.util.spec_from_file_location('cases', path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault('cases', module)
+    spec.loader.exec_module(module)
+    return module
+
+
+C = _load_cases()
 
 
 def generate(work_dir: str) -> str:

@@ -160,8 +160,8 @@ def test_load_errors(tmp_path):
         load_checkpoint(path)
 
 
-def test_trained_pipeline_checkpoint_reproduces_test_predictions(tmp_path):
-    # A model trained by the pipeline and reloaded gives identical
+def test_trained_experiment_checkpoint_reproduces_test_predictions(tmp_path):
+    # A model trained by the experiment engine and reloaded gives identical
     # probabilities on the whole data set.
     tm.train_tiny(str(tmp_path), label_graph='pr', encoder='fmp', epochs=1)
     model, info = load_checkpoint(str(tmp_path / 'model.pt'))

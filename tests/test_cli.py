@@ -162,6 +162,65 @@ def test_user_errors_exit_2_without_traceback(trained, capsys, argv,
     assert err.startswith(f'lamp-geometric {argv[0]}: error:')
 
 
+DOCS = ['sports,news\tThe match ended in a draw on Monday.',
+        'news\tMarkets fell on Monday.', 'sports\tThe team won the cup.',
+        'weather,news\tRain and wind on Monday.',
+        'sports\tA late goal won the match.', 'news\tThe bank raised rates.',
+        'weather\tSun all week, no rain.', 'sports\tThe cup final.'] * 2
+
+
+def test_train_contract_on_a_text_file(tmp_path, capsys):
+    docs = tmp_path / 'docs.txt'
+    docs.write_text('\n'.join(DOCS) + '\n')
+    out = tmp_path / 'result.json'
+    rc = cli.main(['train', '--dataset', 'text', '--text', str(docs),
+                   '--encoder', 'emb', '--label-graph', 'fc', '--hidden',
+                   '8', '--heads', '2', '--epochs', '1', '--seed', '1',
+                   '--cache-dir', str(tmp_path / 'c'), '--out', str(out),
+                   '--quiet'])
+    assert rc == 0 and capsys.readouterr().out == ''
+    result = json.loads(out.read_text())
+    for part in ('test', 'val'):
+        assert {'ebF1', 'miF1', 'maF1', 'acc', 'ha', 'roc_auc'} <= set(
+            result[part])
+    assert result['config']['dataset'] == 'text'
+    assert result['config']['seed'] == 1 and result['config']['hidden'] == 8
+    assert [row['epoch'] for row in result['history']] == [1]
+
+
+@pytest.mark.parametrize('argv,message', [
+    (['--dataset', 'text', '--text', '{docs}', '--checkpoint', 'm.pt'],
+     "--checkpoint cannot save a model of input type 'sequence' yet"),
+    (['--text', '{bad}'], "bad.txt', line 2: expected 'label1,label2<TAB>"
+     "text', found no tab"),
+    (['--text', 'none.txt'], "Text file not found: 'none.txt'"),
+    (['--dataset', 'sider', '--text', '{docs}'],
+     '--text reads TEXT files; it does not combine with --dataset sider'),
+    (['--dataset', 'arff', '--arff', '{docs}'], 'pass --xml'),
+])
+def test_train_bad_input_exits_2_in_one_line(tmp_path, capsys, argv,
+                                              message):
+    (tmp_path / 'docs.txt').write_text('\n'.join(DOCS) + '\n')
+    (tmp_path / 'bad.txt').write_text('news\tfine\nno tab here\n')
+    argv = [a.format(docs=tmp_path / 'docs.txt', bad=tmp_path / 'bad.txt')
+            for a in argv]
+    rc = cli.main(['train', *argv, '--cache-dir', str(tmp_path / 'c'),
+                   '--epochs', '1', '--hidden', '8', '--quiet'])
+    err = capsys.readouterr().err
+    assert rc == cli.EXIT_USAGE
+    assert message in err and 'Traceback' not in err
+    assert err.startswith('lamp-geometric train: error:')
+    assert not (tmp_path / 'm.pt').exists()
+
+
+def test_train_dataset_choices_come_from_the_registry(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(['train', '--dataset', 'nope'])
+    assert e.value.code == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "unknown data set 'nope'" in err and 'mulan:NAME' in err
+
+
 @pytest.mark.parametrize('command', ['train', 'evaluate', 'predict',
                                      'explain'])
 def test_help(command, capsys):
@@ -176,7 +235,8 @@ def test_help(command, capsys):
                      '--label-graph', '--encoder', '--lambda-int', '--seed',
                      '--device', '--checkpoint', '--csv', '--smiles-column',
                      '--label-columns', '--limit', '--quiet', '--verbose',
-                     '--explain']:
+                     '--explain', '--out', '--arff', '--xml', '--text',
+                     'mulan:NAME', '--split']:
             assert flag in out, flag
 
 

@@ -38,14 +38,14 @@ def png_size(path_or_bytes):
 @pytest.fixture(scope='module', params=['fc', 'el'])
 def trained(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp(f'explain_{request.param}')
-    # The pipeline also explains 2 test molecules (as `--explain 2` does).
+    # The engine also explains 2 test molecules (as `--explain 2` does).
     results = tm.train_tiny(str(tmp), label_graph=request.param,
                             encoder='fmp', epochs=2, explain=2,
-                            explain_dir=str(tmp / 'pipeline_expl'))
+                            explain_dir=str(tmp / 'engine_expl'))
     pngs = [p for p in results['explanations'] if p.endswith('.png')]
     assert len({os.path.basename(p).split('_')[0] for p in pngs}) == 2
     assert all(os.path.isfile(p) and
-               os.path.dirname(p) == str(tmp / 'pipeline_expl')
+               os.path.dirname(p) == str(tmp / 'engine_expl')
                for p in results['explanations'])
     model, info = load_checkpoint(str(tmp / 'model.pt'))
     dataset = MoleculeCSV(str(tmp / 'tiny.csv'), root=str(tmp / 'cache_e'),

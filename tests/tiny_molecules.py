@@ -51,9 +51,9 @@ def write_csv(path: str, invalid: bool = False) -> str:
 def train_tiny(tmp_dir: str, label_graph: str = 'fc', encoder: str = 'fmp',
                epochs: int = 2, **kwargs) -> dict:
     r"""Trains a d=16 LaMP on the tiny CSV for a couple of epochs with
-    :func:`lamp_geometric.pipeline.run_molecule_experiment`, writing a
-    checkpoint; returns the pipeline's results."""
-    from lamp_geometric.pipeline import run_molecule_experiment
+    :func:`lamp_geometric.experiment.run`, writing a checkpoint; returns
+    the experiment's results."""
+    from lamp_geometric.experiment import run
 
     csv_path = write_csv(os.path.join(tmp_dir, 'tiny.csv'))
     config = dict(dataset='csv', csv=csv_path,
@@ -63,4 +63,4 @@ def train_tiny(tmp_dir: str, label_graph: str = 'fc', encoder: str = 'fmp',
                   select='loss', quiet=True,
                   checkpoint=os.path.join(tmp_dir, 'model.pt'))
     config.update(kwargs)
-    return run_molecule_experiment(config, log=None)
+    return run(config, log=None, epoch_log=None)

@@ -3,8 +3,10 @@ SIDER, BibTeX, Delicious and Reuters-21578, over several seeds, beside the
 paper's Tables 1-3 (ebF1, miF1, maF1) and 7-8 (subset accuracy, Hamming
 accuracy).
 
-Every run is one call of ``examples/mlc.py`` (same data, splits, training
-and validation-tuned thresholds as the example).  Each finished run is
+Every run is one call of :func:`lamp_geometric.experiment.run` with the
+options of ``examples/mlc.py`` (same data, splits, training and
+validation-tuned thresholds as the example; each run's command is recorded
+as that script's command line).  Each finished run is
 appended as one JSON line to ``results/paper_runs.jsonl``; a run already
 there with the same settings is not repeated, so an interrupted table
 resumes, and several invocations (e.g. one data set per process) can fill
@@ -40,27 +42,22 @@ import argparse
 import json
 import os
 import os.path as osp
-import sys
 import time
 from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 
+from lamp_geometric import metrics as M
+from lamp_geometric import experiment
+from lamp_geometric.recipe import TrainingConfig, add_config_arguments
+from lamp_geometric.registry import dataset_names, display_name, get_dataset
+
 HERE = osp.dirname(osp.abspath(__file__))
-sys.path.insert(0, osp.join(HERE, '..', '..', 'examples'))
-
-import mlc  # noqa: E402  (examples/mlc.py)
-
-from lamp_geometric import metrics as M  # noqa: E402
-from lamp_geometric.recipe import (  # noqa: E402
-    TrainingConfig,
-    add_config_arguments,
-)
 
 KEYS = ('ebF1', 'miF1', 'maF1', 'acc', 'ha', 'roc_auc')
 PAPER_KEYS = ('ebF1', 'miF1', 'maF1', 'acc', 'ha')
 
-#: Variant name -> (encoder, label graph) of examples/mlc.py.
+#: Variant name -> (encoder, label graph) of the experiment engine.
 VARIANTS: Dict[str, tuple] = {
     'linear': ('linear', 'el'),
     'mlp': ('mlp', 'el'),
@@ -83,7 +80,8 @@ EXTRA_VARIANTS: Dict[str, tuple] = {
 }
 ALL_VARIANTS = {**VARIANTS, **EXTRA_VARIANTS}
 DATASETS = ('sider', 'bibtex', 'delicious', 'reuters')
-#: Data sets beyond mlc.py's names: name -> (mlc.py data set, extra flags).
+#: Data sets beyond the registry's names: name -> (registry data set, extra
+#: flags).
 SPLITS: Dict[str, tuple] = {
     'sider_scaffold': ('sider', ('--split', 'scaffold')),
 }
@@ -157,18 +155,27 @@ QUICK = dict(seeds=[0], epochs=1, limit=32, limit_eval=32, hidden=16,
              heads=2, batch_size=16)
 
 
+def run_cli(argv: List[str]) -> Dict[str, Any]:
+    r"""One run of :func:`lamp_geometric.experiment.run` from the command
+    line of ``examples/mlc.py``."""
+    return experiment.run(experiment.build_parser().parse_args(argv))
+
+
 def mean_std(values: Sequence[float]) -> tuple:
     values = np.asarray(values, dtype=float)
     return float(values.mean()), float(values.std())
 
 
 def _dataset_name(name: str) -> str:
-    if name in mlc.DATASETS or name in SPLITS or (
-            name.startswith('mulan:') and len(name) > 6):
+    if name in SPLITS:
         return name
-    raise argparse.ArgumentTypeError(
-        f"unknown data set '{name}' (choose from "
-        f"{', '.join(list(mlc.DATASETS) + list(SPLITS))}, or mulan:NAME)")
+    try:
+        get_dataset(name)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"unknown data set '{name}' (choose from "
+            f"{', '.join(dataset_names() + list(SPLITS))})") from None
+    return name
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -182,14 +189,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     add_config_arguments(recipe, TrainingConfig, only=RECIPE)
     p.add_argument('--stem', default='paper',
                    help='name of the runs file and tables in --out-dir')
-    p.add_argument('--limit', type=int, default=None)
-    p.add_argument('--limit-eval', type=int, default=None)
-    p.add_argument('--threads', type=int, default=None)
-    p.add_argument('--device', default='cpu')
+    experiment.add_experiment_arguments(
+        p, only=('limit', 'limit_eval', 'data_dir', 'cache_dir'),
+        training=False)
+    add_config_arguments(p, TrainingConfig, only=('threads', 'device'))
     p.add_argument('--quick', action='store_true',
                    help=f'smoke test: {QUICK} (written to paper_quick.*)')
-    p.add_argument('--data-dir', default=os.environ.get('LAMP_DATA'))
-    p.add_argument('--cache-dir', default=None)
     p.add_argument('--out-dir', default=osp.join(HERE, 'results'))
     p.add_argument('--render', action='store_true',
                    help='train nothing: rewrite the tables from the runs '
@@ -301,7 +306,7 @@ def main(argv=None) -> Dict[str, Any]:
                 cli = run_command(args, dataset, variant, seed)
                 print(f'== {dataset} {variant} seed {seed}', flush=True)
                 start = time.perf_counter()
-                res = mlc.main(cli + local)
+                res = run_cli(cli + local)
                 run = dict(
                     dataset=dataset, variant=variant,
                     name=res['variant'], seed=seed, settings=settings,
@@ -491,7 +496,7 @@ def _markdown(args: argparse.Namespace, tables: Dict[str, str],
                         if r['variant'].endswith('-pr') and
                         r['label_graph_edges']})
         seeds = sorted({r['seed'] for r in sel})
-        title = DISPLAY.get(dataset, mlc.DISPLAY.get(dataset, dataset))
+        title = DISPLAY.get(dataset, display_name(dataset))
         lines += [f'## {title}', '',
                   f'Split (train/val/test): {sizes[0]}/{sizes[1]}/'
                   f'{sizes[2]}; seeds {seeds}; label graphs: '

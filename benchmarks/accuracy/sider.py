@@ -1,10 +1,14 @@
 r"""SIDER test metrics of LaMP variants over several seeds, beside the
 paper's numbers and two label-prior baselines on the same test splits.
 
-Each run calls ``examples/sider.py`` (random 80/10/10 split by seed, best
+Each run is one call of :func:`lamp_geometric.experiment.run` with the
+options of ``examples/sider.py`` (random 80/10/10 split by seed, best
 validation epoch, one threshold per metric tuned on validation) and this
 script writes the mean ± std table to ``results/sider.md`` and the raw runs
-to ``results/sider.json``.
+to ``results/sider.json``.  The recipe options and their defaults are the
+library's (:class:`lamp_geometric.recipe.TrainingConfig`); the recorded
+tables pass theirs explicitly.  ``benchmarks/accuracy/paper.py --datasets
+sider`` runs the same variants beside the paper's other data sets.
 
 A variant ``graph:encoder:amp`` trains and predicts under bfloat16
 autocast (``--amp``), to compare the fast path's metrics with float32 on
@@ -12,7 +16,8 @@ the same seeds.
 
 Example::
 
-    python benchmarks/accuracy/sider.py --seeds 0 1 2 --epochs 30 --hidden 128
+    python benchmarks/accuracy/sider.py --seeds 0 1 2 --epochs 30 \
+        --hidden 128
     python benchmarks/accuracy/sider.py --variants el:fmp el:fmp:amp \
         --out-dir benchmarks/accuracy/results/amp
 """
@@ -20,17 +25,16 @@ import argparse
 import json
 import os
 import os.path as osp
-import sys
+
+from typing import Any, Dict, List
 
 import numpy as np
 
+from lamp_geometric import metrics as M
+from lamp_geometric import experiment
+from lamp_geometric.recipe import TrainingConfig, add_config_arguments
+
 HERE = osp.dirname(osp.abspath(__file__))
-sys.path.insert(0, osp.join(HERE, '..', '..', 'examples'))
-
-import mlc  # noqa: E402  (examples/mlc.py)
-import sider  # noqa: E402  (examples/sider.py)
-
-from lamp_geometric import metrics as M  # noqa: E402
 
 KEYS = ('ebF1', 'miF1', 'maF1', 'acc', 'ha', 'roc_auc')
 # The paper's Tables 1-3 (SIDER column): ebF1, miF1, maF1.
@@ -38,6 +42,15 @@ PAPER = {
     'paper: FMP + LaMP_el': dict(ebF1=.766, miF1=.795, maF1=.664),
     'paper: FMP + LaMP_pr': dict(ebF1=.766, miF1=.797, maF1=.664),
 }
+#: The recipe options of this script (defaults: the library's).
+RECIPE = ('epochs', 'hidden', 'heads', 'lr', 'batch_size', 'select',
+          'threads')
+
+
+def run_cli(argv: List[str]) -> Dict[str, Any]:
+    r"""One run of :func:`lamp_geometric.experiment.run` from the command
+    line of ``examples/mlc.py``."""
+    return experiment.run(experiment.build_parser().parse_args(argv))
 
 
 def mean_std(values):
@@ -54,14 +67,9 @@ def main(argv=None):
                    "bfloat16 autocast), or 'rf' for the random "
                    "forest on Morgan fingerprints (radius 2, 2048 bits, 500 "
                    "trees; examples/mlc.py --encoder rf)")
-    p.add_argument('--epochs', type=int, default=30)
-    p.add_argument('--hidden', type=int, default=128)
-    p.add_argument('--heads', type=int, default=4)
-    p.add_argument('--lr', type=float, default=2e-4)
-    p.add_argument('--batch-size', type=int, default=32)
-    p.add_argument('--select', default='roc_auc')
-    p.add_argument('--threads', type=int, default=None)
-    p.add_argument('--data-dir', default=os.environ.get('LAMP_DATA'))
+    add_config_arguments(p, TrainingConfig, only=RECIPE)
+    experiment.add_experiment_arguments(p, only=('data_dir',),
+                                        training=False)
     p.add_argument('--out-dir', default=osp.join(HERE, 'results'))
     p.add_argument('--render', metavar='JSON', default=None,
                    help='only re-render the table from an earlier results '
@@ -88,7 +96,7 @@ def main(argv=None):
                        str(seed), '--quiet']
                 print(f'== rf seed {seed}', flush=True)
                 data = ['--data-dir', args.data_dir] if args.data_dir else []
-                res = mlc.main(cli + data)
+                res = run_cli(cli + data)
                 runs.append(dict(variant=variant, seed=seed, cli=cli,
                                  test={k: res['test'][k] for k in KEYS},
                                  baselines=res['baselines']))
@@ -106,7 +114,7 @@ def main(argv=None):
                 cli.append('--amp')
             print(f'== {variant} seed {seed}', flush=True)
             data = ['--data-dir', args.data_dir] if args.data_dir else []
-            res = sider.main(cli + data)
+            res = run_cli(cli + data)
             runs.append(dict(variant=variant, seed=seed, cli=cli,
                              test={k: res['test'][k] for k in KEYS},
                              baselines=res['baselines'],

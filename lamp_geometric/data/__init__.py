@@ -19,10 +19,11 @@ from lamp_geometric.data.splits import random_split, scaffold_split
 from lamp_geometric.data.arff import read_arff
 from lamp_geometric.data.priors import read_interactions, read_taxonomy
 from lamp_geometric.data.multilabel import MultiLabelDataset
-from lamp_geometric.data.mulan import BibTeX, Delicious, Mulan
+from lamp_geometric.data.mulan import ArffFiles, BibTeX, Delicious, Mulan
 from lamp_geometric.data.reuters import Reuters21578
 from lamp_geometric.data.rcv1 import RCV1Subset
 from lamp_geometric.data.tf_ppi import TFPPI
+from lamp_geometric.data.text import TextDataset, read_labelled_text
 from lamp_geometric.data.fingerprints import AddMorganBits, morgan_fingerprints
 
 __all__ = [
@@ -47,9 +48,12 @@ __all__ = [
     'read_interactions',
     'MultiLabelDataset',
     'Mulan',
+    'ArffFiles',
     'BibTeX',
     'Delicious',
     'Reuters21578',
     'RCV1Subset',
     'TFPPI',
+    'TextDataset',
+    'read_labelled_text',
 ]

@@ -36,7 +36,7 @@ from lamp_geometric.data.multilabel import (
     SampleArrays,
 )
 
-__all__ = ['Mulan', 'BibTeX', 'Delicious', 'read_mulan_labels']
+__all__ = ['Mulan', 'ArffFiles', 'BibTeX', 'Delicious', 'read_mulan_labels']
 
 #: Where Mulan's data sets are published (``{name}/{file}`` appended).
 MULAN_URL = ('https://raw.githubusercontent.com/tsoumakas/mulan/master/'
@@ -335,12 +335,15 @@ class Mulan(MultiLabelDataset):
                     val_fraction=val_fraction, fractions=fractions,
                     transform=transform, force_reload=force_reload,
                     verbose=verbose)
-        if self.stats.get('ignored_attributes') and verbose:
-            warnings.warn(f"{self.display_name}: ignored "
-                          f"{len(self.stats['ignored_attributes'])} string/"
-                          f"date attribute(s) "
-                          f"{self.stats['ignored_attributes'][:5]}",
-                          stacklevel=2)
+        if verbose:
+            self._warn_ignored()
+
+    def _warn_ignored(self) -> None:
+        ignored = self.stats.get('ignored_attributes')
+        if ignored:
+            warnings.warn(f"{self.display_name}: ignored {len(ignored)} "
+                          f"string/date attribute(s) {ignored[:5]}",
+                          stacklevel=3)
 
     def _on_load(self) -> None:
         self.input_type = self.stats.get('input_type', 'bow')
@@ -411,6 +414,83 @@ class Mulan(MultiLabelDataset):
             label_names=labels, vocab=fmap.vocab,
             values=np.concatenate(values),
             split=np.concatenate(splits) if splits else None, stats=stats)
+
+
+class ArffFiles(Mulan):
+    r"""A multi-label data set from ARFF files anywhere on disk (dense or
+    sparse rows) and a Mulan XML file naming the label attributes: the
+    user's own data in Mulan's format.
+
+    It reads the files as :class:`Mulan` does (feature nodes, the input
+    type found from the values, standardisation of dense vectors with the
+    training statistics, the split) but takes their paths instead of a
+    folder name:
+
+    * :obj:`arff` with two paths ``(train, test)``: the given split, with
+      :obj:`val_fraction` of the training rows held out for validation by
+      :obj:`seed`;
+    * one path: a random 80/10/10 split by :obj:`seed`.
+
+    .. code-block:: python
+
+        from lamp_geometric.data import ArffFiles
+
+        dataset = ArffFiles(['scene-train.arff', 'scene-test.arff'],
+                            xml='scene.xml')
+
+    Args:
+        arff (Sequence[str]): One or two ARFF files (training, then test).
+        xml (str): The Mulan XML label file
+            (``<labels><label name="..."/>...</labels>``).
+        root (str, optional): Directory of the processed files.
+            (default: a folder under
+            :func:`~lamp_geometric.data.default_cache_dir` named after the
+            first file and a hash of the files)
+        seed, val_fraction, fractions, transform, force_reload, verbose:
+            As for :class:`Mulan`.
+
+    Raises:
+        FileNotFoundError: If a file does not exist.
+        ValueError: As :class:`Mulan` (malformed ARFF with the line number,
+            labels missing from the attributes, ...), and for a number of
+            ARFF files other than one or two.
+    """
+    def __init__(
+        self,
+        arff: Sequence[str],
+        xml: str,
+        root: Optional[str] = None,
+        seed: int = 0,
+        val_fraction: float = 0.1,
+        fractions: Sequence[float] = (0.8, 0.1, 0.1),
+        transform: Optional[Callable[[Data], Data]] = None,
+        force_reload: bool = False,
+        verbose: bool = True,
+    ) -> None:
+        paths = [arff] if isinstance(arff, str) else list(arff)
+        if len(paths) not in (1, 2):
+            raise ValueError(f"Give one ARFF file (split at random) or two "
+                             f"(train, test); got {len(paths)}")
+        if not xml:
+            raise ValueError("ARFF files need the XML file naming their "
+                             "label attributes (Mulan's format): pass --xml "
+                             "LABELS.xml")
+        for path in paths + [xml]:
+            if not osp.isfile(path):
+                raise FileNotFoundError(f"File not found: '{path}'")
+        stem = osp.splitext(osp.basename(paths[0]))[0]
+        self.name = stem
+        self.display_name = osp.basename(paths[0])
+        keys = (['train.arff', 'test.arff'] if len(paths) == 2 else
+                ['data.arff']) + ['labels.xml']
+        self._files = keys
+        self._setup(dict(zip(keys, paths + [xml])), dict(files=keys), root,
+                    cache_name=f'arff_{stem}', seed=seed,
+                    val_fraction=val_fraction, fractions=fractions,
+                    transform=transform, force_reload=force_reload,
+                    verbose=verbose)
+        if verbose:
+            self._warn_ignored()
 
 
 class BibTeX(Mulan):

@@ -295,6 +295,25 @@ class MultiLabelDataset(InMemoryDataset):
     def _on_load(self) -> None:
         r"""Hook for per-seed, in-memory adjustments after the split."""
 
+    def _mask_rare_tokens(self, min_count: int, unk: int) -> None:
+        r"""Training-split vocabulary for text: token ids seen fewer than
+        :obj:`min_count` times in this seed's training samples become
+        :obj:`unk` (ids 0 and 1, padding and unknown, are always kept);
+        records :obj:`train_vocab_size` and :obj:`unk_tokens` in
+        :obj:`stats`."""
+        x = self._data.x
+        counts = torch.diff(self.slices['x'])
+        sample = torch.repeat_interleave(torch.arange(counts.numel()),
+                                         counts)
+        in_train = (self._data.split == TRAIN)[sample]
+        freq = torch.bincount(x[in_train], minlength=self.num_features)
+        known = freq >= min_count
+        known[:2] = True  # <pad>, <unk>
+        unknown = ~known[x]
+        x[unknown] = unk
+        self.stats['train_vocab_size'] = int(known.sum())
+        self.stats['unk_tokens'] = int(unknown.sum())
+
     def _standardize_values(self, feature_ids: Optional[Sequence[int]] = None
                             ) -> None:
         r"""Standardises :obj:`value` in place, per feature id, with the mean

@@ -18,7 +18,6 @@ from functools import partial
 from typing import Callable, List, Optional, Sequence
 
 import numpy as np
-import torch
 from torch_geometric.data import Data
 
 from lamp_geometric.data.download import (
@@ -26,7 +25,6 @@ from lamp_geometric.data.download import (
     find_or_download,
 )
 from lamp_geometric.data.multilabel import (
-    TRAIN,
     MultiLabelDataset,
     SampleArrays,
 )
@@ -172,21 +170,7 @@ class RCV1Subset(MultiLabelDataset):
                             vocab=vocab, split=None, stats=stats)
 
     def _on_load(self) -> None:
-        # Training-split vocabulary: words with fewer than `min_count`
-        # occurrences in this seed's training documents become <unk>.
-        x = self._data.x
-        ptr = self.slices['x']
-        counts = torch.diff(ptr)
-        sample = torch.repeat_interleave(torch.arange(counts.numel()),
-                                         counts)
-        in_train = (self._data.split == TRAIN)[sample]
-        freq = torch.bincount(x[in_train], minlength=self.num_features)
-        known = freq >= self.min_count
-        known[:2] = True  # <pad>, <unk>
-        unknown = ~known[x]
-        x[unknown] = UNK
-        self.stats['train_vocab_size'] = int(known.sum())
-        self.stats['unk_tokens'] = int(unknown.sum())
+        self._mask_rare_tokens(self.min_count, UNK)
 
     @property
     def ignored_topics(self) -> List[str]:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import lamp_geometric.data.download as download_module
-from lamp_geometric.data import BibTeX, Delicious, Mulan, read_arff
+from lamp_geometric.data import ArffFiles, BibTeX, Delicious, Mulan, read_arff
 from lamp_geometric.data.mulan import MULAN_URL, read_mulan_labels
 
 DATA_DIR = os.environ.get('LAMP_DATA')
@@ -370,3 +370,48 @@ def test_dense_numeric_set_is_a_standardised_vector(tmp_path):
     X = ds.feature_matrix()
     assert X.shape == (5, 2)
     assert np.allclose(X.toarray(), values.numpy())
+
+
+def test_arff_files_anywhere_read_like_mulan(tmp_path, tiny):
+    # The user's own files, in folders of their own, read as the Mulan set
+    # of the same content.
+    folder = osp.join(tiny, 'mulan', 'tiny')
+    mine = tmp_path / 'mine'
+    (mine / 'a').mkdir(parents=True)
+    (mine / 'b').mkdir()
+    shutil.copy(osp.join(folder, 'tiny-train.arff'), mine / 'a' / 'tr.arff')
+    shutil.copy(osp.join(folder, 'tiny-test.arff'), mine / 'b' / 'te.arff')
+    shutil.copy(osp.join(folder, 'tiny.xml'), mine / 'labels.xml')
+    ds = ArffFiles([str(mine / 'a' / 'tr.arff'), str(mine / 'b' / 'te.arff')],
+                   xml=str(mine / 'labels.xml'), root=str(tmp_path / 'c1'),
+                   verbose=False)
+    ref = Mulan('tiny', data_dir=tiny, root=str(tmp_path / 'c2'),
+                verbose=False)
+    assert ds.label_names == ref.label_names and ds.vocab == ref.vocab
+    assert ds.input_type == 'bow' and ds.display_name == 'tr.arff'
+    assert torch.equal(ds.label_matrix.nan_to_num(-1),
+                       ref.label_matrix.nan_to_num(-1))
+    assert ds.test_idx.tolist() == [10, 11]
+    assert torch.equal(ds.val_idx, ref.val_idx)
+    # One file: a random 80/10/10 split by seed.
+    one = ArffFiles(str(mine / 'a' / 'tr.arff'), str(mine / 'labels.xml'),
+                    root=str(tmp_path / 'c3'), verbose=False)
+    assert not one.has_given_split and len(one) == 10
+    assert [t.numel() for t in one.splits()] == [8, 1, 1]
+
+
+def test_arff_files_errors(tmp_path, tiny):
+    train = osp.join(tiny, 'mulan', 'tiny', 'tiny-train.arff')
+    with pytest.raises(ValueError, match='pass --xml'):
+        ArffFiles([train], xml=None, root=str(tmp_path / 'c'))
+    with pytest.raises(FileNotFoundError, match="'nope.arff'"):
+        ArffFiles(['nope.arff'], xml=train, root=str(tmp_path / 'c'))
+    with pytest.raises(ValueError, match='one ARFF file .* or two'):
+        ArffFiles([train] * 3, xml=train, root=str(tmp_path / 'c'))
+    bad = tmp_path / 'bad.arff'
+    bad.write_text(HEADER + '{0 1,1 1}\n{0 1,9 1}\n')
+    with pytest.raises(ValueError, match=r"bad.arff', line 12: sparse index "
+                       r"9 out of range"):
+        ArffFiles([str(bad)], xml=osp.join(tiny, 'mulan', 'tiny',
+                                           'tiny.xml'),
+                  root=str(tmp_path / 'c4'), verbose=False)

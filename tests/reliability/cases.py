@@ -36,7 +36,12 @@ from torch_geometric.loader import DataLoader
 from torch_geometric.utils import from_smiles
 
 from lamp_geometric import metrics as M
-from lamp_geometric.data import SIDER, MoleculeCSV
+from lamp_geometric.data import (
+    SIDER,
+    ArffFiles,
+    MoleculeCSV,
+    read_labelled_text,
+)
 from lamp_geometric.data.arff import read_arff
 from lamp_geometric.nn import (
     DenseLaMPConv,
@@ -612,14 +617,20 @@ def _arff_loader(tmp_dir: str, content, mode: str = 'w'):
     return read_arff(write(tmp_dir, 'data.arff', content, mode))
 
 
+def _text_loader(tmp_dir: str, content, mode: str = 'w'):
+    return read_labelled_text(write(tmp_dir, 'data.txt', content, mode))
+
+
 #: File format -> loader(tmp_dir, content, mode).  Each malformed file of a
 #: format in :obj:`MALFORMED_FILES` is fed to that format's loader.
 FILE_LOADERS: Dict[str, Callable] = {
     'csv': _csv_loader,
     'arff': _arff_loader,
+    'text': _text_loader,
 }
 #: The entry point named in the table for each format.
-FILE_APIS = {'csv': 'MoleculeCSV', 'arff': 'read_arff (Mulan data sets)'}
+FILE_APIS = {'csv': 'MoleculeCSV', 'arff': 'read_arff (Mulan data sets)',
+             'text': 'TextDataset, read_labelled_text'}
 
 _ARFF_HEAD = ('@relation t\n@attribute a numeric\n@attribute b {0,1}\n'
               '@attribute c {0,1}\n@data\n')
@@ -680,6 +691,13 @@ MALFORMED_FILES = [
     ('arff', 'bad-type', 'unsupported attribute type',
      '@relation t\n@attribute a blob\n@data\n1\n', 'w',
      r"line 2: unsupported type 'blob' of attribute 'a'", ValueError),
+    ('text', 'no-tab', 'a document line without a tab',
+     'news\tMarkets fell.\nsports the match\n', 'w',
+     r"'<dir>/data.txt', line 2: expected 'label1,label2<TAB>text', found "
+     r"no tab", ValueError),
+    ('text', 'empty-label', 'an empty label between commas',
+     'news,,sports\tThe match.\n', 'w',
+     r"line 1: empty label name in 'news,,sports'", ValueError),
 ]
 
 
@@ -707,6 +725,12 @@ def _missing_data_dir(tmp_dir: str) -> RunResult:
     raise AssertionError('expected an error')
 
 
+def _arff_without_labels(tmp_dir: str) -> RunResult:
+    path = write(tmp_dir, 'data.arff', _ARFF_HEAD + '1.5,0,1\n')
+    ArffFiles([path], xml=None, root=os.path.join(tmp_dir, 'cache'))
+    raise AssertionError('expected an error')
+
+
 def _corrupt_training_state(tmp_dir: str) -> RunResult:
     path = write(tmp_dir, 'state.pt', b'PK\x03\x04 truncated', 'wb')
     load_training_state(path)
@@ -727,6 +751,11 @@ FILE_CASES = [
          r"SIDER raw file 'sider.csv' not found \(looked in "
          r"'<dir>/no_such_dir/sider' or .* set LAMP_DATA",
          _missing_data_dir, FileNotFoundError, api='SIDER'),
+    Case('arff-no-labels', 'Files',
+         "the user's ARFF file without the XML file naming its labels",
+         'error', r'ARFF files need the XML file naming their label '
+         r'attributes .* pass --xml', _arff_without_labels, ValueError,
+         api='ArffFiles, lamp-geometric train --arff'),
     Case('training-state-corrupt', 'Files',
          'corrupt training-state checkpoint', 'error',
          r"'<dir>/state.pt' is not a readable training state",

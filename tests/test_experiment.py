@@ -1,22 +1,51 @@
-r"""Smoke tests of examples/mlc.py and benchmarks/accuracy/paper.py."""
+r"""The experiment engine (:mod:`lamp_geometric.experiment`) through the
+command line of ``examples/mlc.py``, and ``benchmarks/accuracy/paper.py``
+on top of it."""
+import importlib.util
 import json
 import math
 import os
 import os.path as osp
+import subprocess
 import sys
 
 import pytest
 import torch
 
 from lamp_geometric.data import Mulan
+from lamp_geometric.experiment import (
+    ExperimentConfig,
+    ExperimentData,
+    build_label_graph,
+    build_parser,
+    run,
+)
 from lamp_geometric.graphs import co_occurrence
+from lamp_geometric.recipe import TrainingConfig
+from lamp_geometric.registry import get_dataset
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, osp.join(ROOT, 'examples'))
-sys.path.insert(0, osp.join(ROOT, 'benchmarks', 'accuracy'))
 
-import mlc  # noqa: E402
-import paper  # noqa: E402
+
+def _load_script(path):
+    spec = importlib.util.spec_from_file_location(
+        osp.splitext(osp.basename(path))[0], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+paper = _load_script(osp.join(ROOT, 'benchmarks', 'accuracy', 'paper.py'))
+
+
+class mlc:  # noqa: N801  (the command line of examples/mlc.py)
+    @staticmethod
+    def parse_args(argv):
+        return build_parser().parse_args(argv)
+
+    @staticmethod
+    def main(argv):
+        return run(build_parser().parse_args(argv))
 
 DATA_DIR = os.environ.get('LAMP_DATA')
 needs_data = pytest.mark.skipif(
@@ -43,6 +72,39 @@ def tiny_csv(tmp_path):
                     f"{int('O' in s or 'o' in s)}")
     path.write_text('\n'.join(rows) + '\n')
     return str(path)
+
+
+def test_examples_mlc_runs_a_recorded_command_line(tiny_csv, tmp_path):
+    # The command lines recorded by benchmarks/accuracy/paper.py keep
+    # running as a script.
+    out = tmp_path / 'run.json'
+    proc = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'examples', 'mlc.py'), '--dataset',
+         'csv', '--csv', tiny_csv, '--encoder', 'emb', '--label-graph',
+         'fc', '--seed', '0', '--epochs', '1', '--hidden', '8', '--heads',
+         '2', '--lr', '0.001', '--batch-size', '8', '--dropout', '0.2',
+         '--lambda-int', '0.2', '--select', 'roc_auc', '--weight-decay',
+         '0.01', '--warmup', '0.05', '--schedule', 'cosine', '--clip-norm',
+         '1.0', '--patience', '15', '--ema', '0.0', '--device', 'cpu',
+         '--quiet', '--threads', '1', '--cache-dir', str(tmp_path / 'c'),
+         '--out', str(out)],
+        capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, PYTHONWARNINGS='ignore'))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    saved = json.loads(out.read_text())
+    assert saved['variant'] == 'Emb + LaMP_fc'
+    assert saved['split_sizes'] == [16, 2, 2]
+
+
+def test_run_takes_the_two_configurations(tiny_csv, tmp_path):
+    res = run(ExperimentConfig(csv=tiny_csv, cache_dir=str(tmp_path / 'c'),
+                               encoder='emb', label_graph='el'),
+              TrainingConfig(epochs=1, hidden=8, heads=2, batch_size=8,
+                             quiet=True, threads=1),
+              log=None)
+    assert res['dataset'] == 'csv' and res['variant'] == 'Emb + LaMP_el'
+    assert res['config']['hidden'] == 8 and res['config']['csv'] == tiny_csv
+    assert {'test', 'val', 'config', 'history'} <= set(res)
 
 
 @pytest.mark.parametrize('encoder,graph', [('fmp', 'pr'), ('emb', 'fc'),
@@ -143,7 +205,9 @@ def test_prior_sees_training_rows_only(tmp_path):
                root=str(tmp_path / 'c'), val_fraction=0.25, verbose=False)
     train_idx = ds.train_idx
     assert ds.val_idx.numel() == 2 and ds.test_idx.tolist() == [8, 9]
-    prior, name = mlc.build_label_graph(ds, 'bow', 'pr', train_idx)
+    data = ExperimentData(ds, get_dataset('mulan:pairs'), 'bow',
+                          ds.splits(), 'default', 'pairs')
+    prior, name = build_label_graph(data, 'pr')
     assert name == 'co-occurrence in the training split'
     expected = set()
     for i in train_idx.tolist():
@@ -154,7 +218,7 @@ def test_prior_sees_training_rows_only(tmp_path):
     for a, b in held_out:
         assert (a, b) not in expected
     assert torch.equal(prior, co_occurrence(ds.label_matrix[train_idx]))
-    assert mlc.build_label_graph(ds, 'bow', 'fc', train_idx)[0] is None
+    assert build_label_graph(data, 'fc')[0] is None
 
 
 @needs_data
@@ -260,3 +324,78 @@ def test_paper_tables_leave_out_runs_that_did_not_converge():
     # Older runs without last_epoch ran all their epochs.
     assert not paper.converged(dict(best_epoch=10, settings=settings))
     assert paper.converged(dict(best_epoch=None, settings=settings))
+
+
+TEXT_TRAIN = ['sports,news\tThe match ended in a draw on Monday.',
+              'news\tMarkets fell on Monday.',
+              'sports\tThe team won the cup.',
+              'weather,news\tRain and wind on Monday.',
+              'sports\tA late goal won the match.',
+              'news\tThe bank raised rates.',
+              'weather\tSun all week, no rain.',
+              'sports\tThe cup final was a draw.',
+              'weather\tWind from the west.',
+              'news,weather\tStorms closed the markets.',
+              'sports,news\tThe final drew a record crowd.',
+              'weather\tA cold and wet week.']
+
+
+def test_run_on_a_text_file(tmp_path):
+    path = tmp_path / 'docs.txt'
+    path.write_text('\n'.join(TEXT_TRAIN * 2) + '\n')
+    res = mlc.main(['--text', str(path), '--encoder', 'fmp', '--label-graph',
+                    'pr', '--cache-dir', str(tmp_path / 'c')] + FAST)
+    assert res['dataset'] == 'text' and res['input_type'] == 'sequence'
+    assert res['split_sizes'] == [20, 2, 2]
+    assert res['label_graph'] == 'co-occurrence in the training split'
+    assert {'ebF1', 'roc_auc'} <= set(res['test']) and res['history']
+    linear = mlc.main(['--dataset', 'text', '--text', str(path), '--encoder',
+                       'linear', '--cache-dir', str(tmp_path / 'c'),
+                       '--quiet'])
+    assert linear['variant'] == 'logistic regression'
+
+
+@pytest.mark.filterwarnings('ignore::UserWarning')
+def test_run_on_arff_files(tmp_path):
+    header = ('@relation v\n@attribute a numeric\n@attribute b numeric\n'
+              '@attribute l1 {0,1}\n@attribute l2 {0,1}\n@data\n')
+    rows = [f'{i % 5},{-70 - i % 3},{i % 2},{(i // 2) % 2}'
+            for i in range(30)]
+    (tmp_path / 'tr.arff').write_text(header + '\n'.join(rows[:24]))
+    (tmp_path / 'te.arff').write_text(header + '\n'.join(rows[24:]))
+    (tmp_path / 'l.xml').write_text(
+        '<labels><label name="l1"/><label name="l2"/></labels>')
+    res = mlc.main(['--arff', str(tmp_path / 'tr.arff'),
+                    str(tmp_path / 'te.arff'), '--xml',
+                    str(tmp_path / 'l.xml'), '--encoder', 'emb',
+                    '--label-graph', 'fc', '--cache-dir',
+                    str(tmp_path / 'c')] + FAST)
+    assert res['dataset'] == 'arff' and res['input_type'] == 'vector'
+    assert res['split_sizes'] == [22, 2, 6]
+    with pytest.raises(ValueError, match="input type 'vector'"):
+        mlc.main(['--arff', str(tmp_path / 'tr.arff'), '--xml',
+                  str(tmp_path / 'l.xml'), '--checkpoint',
+                  str(tmp_path / 'm.pt'), '--cache-dir',
+                  str(tmp_path / 'c')] + FAST)
+    assert not (tmp_path / 'm.pt').exists()
+
+
+def test_settings_that_do_not_apply_are_refused_before_loading(tmp_path):
+    for argv, match in [
+            (['--dataset', 'bibtex', '--checkpoint', 'm.pt'],
+             "input type 'bow'"),
+            (['--dataset', 'bibtex', '--encoder', 'emb', '--checkpoint',
+              'm.pt'], "input type 'bow'"),
+            (['--csv', 'x.csv', '--encoder', 'rf', '--checkpoint', 'm.pt'],
+             'saves LaMP networks'),
+            (['--dataset', 'sider', '--text', 'x.txt'],
+             'does not combine with --dataset sider'),
+            (['--csv', 'x.csv', '--text', 'x.txt'], 'one kind of file'),
+            (['--dataset', 'text'], 'pass --text'),
+            (['--dataset', 'arff', '--arff', 'a', 'b', 'c'],
+             'one file or two'),
+            (['--dataset', 'bibtex', '--explain', '2', '--encoder', 'mlp'],
+             '--explain needs a LaMP network'),
+            (['--limit', '0'], '--limit must be positive')]:
+        with pytest.raises(ValueError, match=match):
+            mlc.main(argv + ['--cache-dir', str(tmp_path)])
