@@ -11,6 +11,7 @@ install_requires = [
     'scikit-learn',
     'numpy',
     'scipy',
+    'liac-arff',
     'tqdm',
     'matplotlib',
 ]
