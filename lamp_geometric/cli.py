@@ -8,20 +8,23 @@ r"""The :obj:`lamp-geometric` command line.
     lamp-geometric train    --dataset bibtex --encoder fmp --out bibtex.json
     lamp-geometric evaluate --checkpoint model.pt
     lamp-geometric predict  --checkpoint model.pt --smiles CCO c1ccccc1O
+    lamp-geometric predict  --checkpoint text.pt --input new.txt --out p.csv
     lamp-geometric explain  --checkpoint model.pt --smiles CCO --out-dir expl
 
 Run :obj:`lamp-geometric <command> --help` for the options.  :obj:`train`
 runs :func:`lamp_geometric.experiment.run` on any data set of
-:mod:`lamp_geometric.registry`; the other commands read molecule
-checkpoints.  Bad input (a missing file or column, a malformed line, a
-setting that does not apply) is reported in one line with exit status 2
-(:obj:`--verbose` shows the traceback).
+:mod:`lamp_geometric.registry`; the other commands read checkpoints of any
+input type (molecules, bag of words, texts, numeric vectors).  Bad input (a
+missing file or column, a malformed line, a setting that does not apply) is
+reported in one line with exit status 2 (:obj:`--verbose` shows the
+traceback); inputs that cannot be read are reported with their line and the
+others predicted.
 """
 import argparse
 import json
 import os
 import sys
-from typing import Callable, List, Optional, Sequence
+from typing import Any, Callable, List, Optional, Sequence, Tuple
 
 __all__ = ['main', 'build_parser']
 
@@ -57,15 +60,21 @@ def _add_verbosity(p: argparse.ArgumentParser, quiet: bool = True) -> None:
 
 
 def _add_inputs(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group('molecules')
+    g = p.add_argument_group('inputs')
     g.add_argument('--smiles', nargs='+', default=None, metavar='SMILES',
-                   help='SMILES strings')
+                   help='SMILES strings (molecule models)')
     g.add_argument('--input', default=None, metavar='FILE',
-                   help='a CSV file with a SMILES column (see '
-                   '--smiles-column), or a text file with one SMILES per '
-                   'line')
-    g.add_argument('--smiles-column', default='smiles',
-                   help="SMILES column of a CSV --input (default: 'smiles')")
+                   help='a file of inputs, read as the model was trained: '
+                   '.csv (molecules: a SMILES column; texts: a text column; '
+                   'bag of words and vectors: one column per feature, named '
+                   'as in training), .arff (bag of words and vectors: the '
+                   'training attributes) or .txt (one SMILES string or '
+                   'document per line); label columns are ignored')
+    g.add_argument('--smiles-column', default=None,
+                   help="SMILES column of a CSV --input (default: the "
+                   "training file's, usually 'smiles')")
+    g.add_argument('--text-column', default='text',
+                   help="text column of a CSV --input (default: 'text')")
 
 
 def _add_threshold(p: argparse.ArgumentParser) -> None:
@@ -114,12 +123,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_dataset_arguments(p)
     p.add_argument('--split', choices=['test', 'val', 'train', 'all'],
                    default=None,
-                   help="which molecules (default: 'test' of the training "
+                   help="which samples (default: 'test' of the training "
                    "data set, 'all' of another one)")
     p.add_argument('--seed', type=int, default=None,
                    help='split seed (default: the one used in training)')
     p.add_argument('--limit', type=int, default=None, metavar='N',
-                   help='evaluate only the first N molecules of the split')
+                   help='evaluate only the first N samples of the split')
     p.add_argument('--batch-size', type=int, default=64)
     p.add_argument('--device', default='cpu')
     p.add_argument('--out', default=None, help='write the metrics as JSON')
@@ -127,9 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser(
-        'predict', help='predict labels of new molecules',
-        description='Predict per-label probabilities and binary labels of '
-        'molecules.  Invalid SMILES are reported and the others predicted.')
+        'predict', help='predict labels of new inputs',
+        description='Predict per-label probabilities and binary labels '
+        '(under the thresholds tuned on validation) of new inputs of the '
+        "checkpoint's type: molecules, texts, bag-of-words or numeric rows. "
+        '--out writes one row per input: index, id (its line in --input, '
+        'or its position), input, error, one probability column per label, '
+        'one 0/1 column per label and predicted_labels.  Inputs that cannot '
+        'be read are reported with their line and the others predicted.')
     p.add_argument('--checkpoint', required=True, metavar='PATH')
     _add_inputs(p)
     _add_threshold(p)
@@ -143,8 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         'explain', help='explain predictions with plots',
         description='Write the intermediate predictions, label-to-feature '
-        'and label-to-label attention plots, and molecule drawings shaded '
-        'by attention, for each molecule.')
+        'and label-to-label attention plots (features named: atoms, words, '
+        'feature names), a table of the features each label attended to '
+        'most, and molecule drawings shaded by attention, for each input.')
     p.add_argument('--checkpoint', required=True, metavar='PATH')
     _add_inputs(p)
     _add_threshold(p)
@@ -170,28 +185,43 @@ def _printer(args) -> Callable[[str], None]:
     return print
 
 
-def _read_inputs(args) -> List[str]:
-    smiles: List[str] = list(args.smiles or [])
+def _read_inputs(args, predictor) -> Tuple[List[Any], List[str]]:
+    r"""The featurised inputs of :obj:`--smiles` and :obj:`--input`, and
+    the notes of reading them."""
+    from lamp_geometric.data.inputs import INPUT_KINDS
+
+    kind = predictor.input_type
+    rows: List[Any] = []
+    notes: List[str] = []
+    if args.smiles:
+        if kind != 'molecule':
+            raise UsageError(f"'{args.checkpoint}' is a model of "
+                             f"{INPUT_KINDS[kind]}, not molecules: pass "
+                             f"--input FILE")
+        rows += predictor.featurize(args.smiles)
     if args.input:
-        if not os.path.isfile(args.input):
-            raise FileNotFoundError(f"Input file not found: '{args.input}'")
-        if args.input.lower().endswith('.csv'):
-            import csv
-            with open(args.input, newline='', encoding='utf-8-sig') as f:
-                reader = csv.DictReader(f)
-                columns = reader.fieldnames or []
-                if args.smiles_column not in columns:
-                    raise ValueError(
-                        f"Column '{args.smiles_column}' not found in "
-                        f"'{args.input}'; the columns are: {columns} (choose "
-                        f"one with --smiles-column)")
-                smiles += [row[args.smiles_column] for row in reader]
-        else:
-            with open(args.input, encoding='utf-8') as f:
-                smiles += [line.strip() for line in f if line.strip()]
-    if not smiles:
-        raise UsageError('no molecules given: pass --smiles or --input')
-    return smiles
+        more, notes = predictor.read_file(args.input, args.smiles_column,
+                                          args.text_column)
+        rows += more
+    if not rows:
+        what = 'molecules' if kind == 'molecule' else 'inputs'
+        hint = '--smiles or --input' if kind == 'molecule' else '--input'
+        raise UsageError(f'no {what} given: pass {hint}')
+    return rows, notes
+
+
+def _report_unread(result, command: str, shown: int = 20) -> None:
+    r"""Prints the notes and every input that could not be read (the first
+    :obj:`shown` in full) to standard error."""
+    for note in result.notes:
+        print(f"{PROG} {command}: {note}", file=sys.stderr)
+    for item in result.errors[:shown]:
+        what = '' if item.input is None else f' ({item.input!r})'
+        print(f"{PROG}: input {item.index}{what}: {item.error} (id "
+              f"{item.id})", file=sys.stderr)
+    summary = result.describe_errors()
+    if summary:
+        print(f"{PROG} {command}: {summary}", file=sys.stderr)
 
 
 def _load_predictor(args):
@@ -216,16 +246,26 @@ def cmd_train(args) -> int:
 
 
 def _evaluation_data(args, info):
-    r"""The data set and the molecules :obj:`evaluate` scores, and the name
+    r"""The data set and the samples :obj:`evaluate` scores, and the name
     of the split."""
     from lamp_geometric.data import random_split
     from lamp_geometric.experiment import ExperimentConfig, load_data
     from lamp_geometric.recipe import config_from
 
+    from lamp_geometric.data.inputs import INPUT_KINDS
+
     trained = dict(info.extra.get('dataset') or {})
     split_info = dict(info.extra.get('split') or {})
     recorded = info.extra.get('experiment')
     own_data = args.dataset is None and args.csv is None
+    if (info.input_type != 'molecule' and not own_data
+            and args.dataset != trained.get('name')):
+        raise UsageError(f"'{args.checkpoint}' is a model of "
+                         f"{INPUT_KINDS[info.input_type]}: evaluate reloads "
+                         f"the data set it was trained on ("
+                         f"{trained.get('name')!r}); for other data use "
+                         f"predict")
+    own_data = own_data or info.input_type != 'molecule'
     local = dict(data_dir=args.data_dir, cache_dir=args.cache_dir)
     if own_data:
         if not trained:
@@ -278,10 +318,11 @@ def cmd_evaluate(args) -> int:
     predictor = _load_predictor(args)
     info = predictor.info
     subset, split = _evaluation_data(args, info)
-    say(f"evaluating on {len(subset)} molecules ({split})")
+    say(f"evaluating on {len(subset)} samples ({split})")
     result = predictor.predict_dataset(
         subset, progress=not args.quiet and len(subset) > args.batch_size)
-    y = torch.cat([subset[i].y for i in range(len(subset))]).numpy()
+    y = torch.cat([subset[i].y.view(1, -1)
+                   for i in range(len(subset))]).numpy()
     thresholds = info.thresholds or 0.5
     scores = M.evaluate(y, result.probabilities(), thresholds)
     print(M.format_table({os.path.basename(args.checkpoint): scores}))
@@ -290,47 +331,58 @@ def cmd_evaluate(args) -> int:
                     exist_ok=True)
         with open(args.out, 'w') as f:
             json.dump(dict(checkpoint=args.checkpoint, split=split,
-                           num_molecules=len(subset), thresholds=thresholds,
+                           num_samples=len(subset), thresholds=thresholds,
                            metrics=scores), f, indent=2)
         say(f"wrote {args.out}")
     return 0
 
 
 def cmd_predict(args) -> int:
-    r"""Predicts labels of SMILES strings."""
+    r"""Predicts labels of new inputs (SMILES strings or a file)."""
     from lamp_geometric.predict import PredictionResult
 
     say = _printer(args)
-    smiles = _read_inputs(args)
     predictor = _load_predictor(args)
-    result = predictor.predict(smiles, metric=args.metric,
-                               threshold=args.threshold,
-                               progress=not args.quiet and len(smiles) > 64)
+    rows, notes = _read_inputs(args, predictor)
+    result = predictor.predict_rows(
+        rows, metric=args.metric, threshold=args.threshold,
+        progress=not args.quiet and len(rows) > 64, notes=notes)
     if not args.quiet:
         ok = [item for item in result if item.ok]
-        for start in range(0, max(len(ok), 1), 6):
-            chunk = PredictionResult(ok[start:start + 6], result.label_names,
-                                     result.threshold, result.metric)
-            if chunk.items:
-                print(chunk.format_table())
-                print()
-    for item in result.errors:
-        print(f"{PROG}: input {item.index} ({item.smiles!r}): {item.error}",
-              file=sys.stderr)
+        shown = ok[:_TABLE_INPUTS]
+        for start in range(0, len(shown), 6):
+            chunk = PredictionResult(shown[start:start + 6],
+                                     result.label_names, result.threshold,
+                                     result.metric)
+            print(chunk.format_table())
+            print()
+        if len(ok) > len(shown):
+            print(f"... {len(ok) - len(shown)} more predicted input(s)"
+                  f"{' in ' + args.out if args.out else ' (see --out)'}")
+    _report_unread(result, 'predict')
     if args.out:
         result.save(args.out)
         say(f"wrote {args.out}")
     return 0 if len(result.errors) < len(result) else EXIT_FAILED
 
 
+#: Inputs shown in the printed tables of predict (all go to --out).
+_TABLE_INPUTS = 24
+
+
 def cmd_explain(args) -> int:
-    r"""Writes explanation plots for SMILES strings."""
+    r"""Writes explanation plots for new inputs (SMILES strings or a
+    file)."""
     from lamp_geometric.explain import explain, save_explanation
-    from lamp_geometric.data import featurize_smiles
+    from lamp_geometric.nn import LaMP
 
     say = _printer(args)
-    smiles = _read_inputs(args)
     predictor = _load_predictor(args)
+    if not isinstance(predictor.model, LaMP):
+        raise UsageError(f"explain needs a LaMP model; "
+                         f"'{args.checkpoint}' holds "
+                         f"{type(predictor.model).__name__}")
+    rows, notes = _read_inputs(args, predictor)
     threshold, _ = predictor.threshold(args.metric, args.threshold)
     labels: Optional[List] = None
     if args.labels:
@@ -341,25 +393,35 @@ def cmd_explain(args) -> int:
         if unknown:
             raise UsageError(f"Unknown label(s) {unknown}; the labels are "
                              f"{names}")
+    for note in notes:
+        print(f"{PROG} explain: {note}", file=sys.stderr)
+    molecules = predictor.input_type == 'molecule'
     failed = 0
-    for i, s in enumerate(smiles):
-        try:
-            data = featurize_smiles(s)
-        except ValueError as e:
-            print(f"{PROG}: input {i} ({s!r}): {e}", file=sys.stderr)
+    for i, row in enumerate(rows):
+        if row.error is not None:
+            what = '' if row.text is None else f' ({row.text!r})'
+            print(f"{PROG}: input {i}{what}: {row.error} (id {row.id})",
+                  file=sys.stderr)
             failed += 1
             continue
-        expl = explain(predictor.model, data,
+        names = None if row.feature_names is None else [row.feature_names]
+        expl = explain(predictor.model, row.data,
                        label_names=predictor.label_names,
-                       threshold=threshold)[0]
-        paths = save_explanation(expl, args.out_dir, prefix=f'mol{i}',
+                       feature_names=names, threshold=threshold)[0]
+        prefix = f'mol{i}' if molecules else f'input{i}'
+        paths = save_explanation(expl, args.out_dir, prefix=prefix,
                                  labels=labels,
                                  max_molecule_labels=args.molecule_labels)
         positive = [predictor.label_names[j]
                     for j in expl.positive_labels()]
-        say(f"mol{i} {s}: {len(positive)} predicted label(s); wrote "
-            f"{len(paths)} files to {args.out_dir}")
-    return 0 if failed < len(smiles) else EXIT_FAILED
+        shown = row.text if row.text is not None else f'id {row.id}'
+        say(f"{prefix} {_shorten(shown, 60)}: {len(positive)} predicted "
+            f"label(s); wrote {len(paths)} files to {args.out_dir}")
+    return 0 if failed < len(rows) else EXIT_FAILED
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 3] + '...'
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -61,6 +61,7 @@ from lamp_geometric.baselines import (
 from lamp_geometric.checkpoint import molecule_featurizer, save_checkpoint
 from lamp_geometric.data import (
     AddMorganBits,
+    FeatureSpec,
     morgan_fingerprints,
     random_split,
     scaffold_split,
@@ -322,26 +323,23 @@ def _validate(config: ExperimentConfig, training: TrainingConfig,
         raise ValueError(f"--explain needs a LaMP network (--encoder emb "
                          f"or fmp; got '{config.encoder}')")
     if config.checkpoint:
-        problem = checkpoint_problem(config, entry.input_type)
+        problem = checkpoint_problem(config)
         if problem:
             raise ValueError(problem)
 
 
-def checkpoint_problem(config: ExperimentConfig,
-                       input_type: Optional[str]) -> Optional[str]:
-    r"""Why a model of :obj:`config` on inputs of :obj:`input_type` cannot
-    be saved with :func:`lamp_geometric.checkpoint.save_checkpoint` (one
-    line), or :obj:`None` when it can.  Checkpoints hold LaMP models with a
-    molecule encoder; an unknown input type (:obj:`None`, found when the
-    data set is loaded) is not refused yet."""
-    if config.encoder not in ('emb', 'fmp'):
-        return (f"--checkpoint saves LaMP networks (--encoder emb or fmp), "
+def checkpoint_problem(config: ExperimentConfig) -> Optional[str]:
+    r"""Why a model of :obj:`config` cannot be saved with
+    :func:`lamp_geometric.checkpoint.save_checkpoint` (one line), or
+    :obj:`None` when it can.  Checkpoints hold the networks (LaMP with the
+    Emb or FMP encoder, Emb + MLP) of every input type; the logistic
+    regression, the random forest and Morgan-bit feature nodes are not
+    saved."""
+    if config.encoder not in ('emb', 'fmp', 'mlp'):
+        return (f"--checkpoint saves networks (--encoder emb, fmp or mlp), "
                 f"not --encoder {config.encoder}")
     if config.fingerprint_nodes:
-        return "--checkpoint cannot save a model with --fingerprint-nodes yet"
-    if input_type is not None and input_type != 'molecule':
-        return (f"--checkpoint cannot save a model of input type "
-                f"'{input_type}' yet (checkpoints hold molecule models)")
+        return "--checkpoint cannot save a model with --fingerprint-nodes"
     return None
 
 
@@ -444,9 +442,8 @@ def build_model(config: ExperimentConfig, training: TrainingConfig,
     r"""LaMP with the Emb / FMP encoder of the input type, or Emb + MLP.
 
     Returns:
-        (model, model_config): the model and its description
-        (:func:`lamp_geometric.checkpoint.build_lamp`'s keys plus
-        :obj:`input_type` and :obj:`num_features`).
+        (model, model_config): the model and its description (the keys of
+        :func:`lamp_geometric.checkpoint.build_model`).
     """
     name = 'emb' if config.encoder == 'mlp' else config.encoder
     encoder = feature_encoder(name, input_type, training.hidden,
@@ -464,9 +461,11 @@ def build_model(config: ExperimentConfig, training: TrainingConfig,
                         encoder_layers=config.fmp_layers,
                         input_type=input_type, num_features=num_features)
     if config.encoder == 'mlp':
-        return EmbMLP(encoder, training.hidden, num_labels,
-                      num_layers=config.mlp_layers,
-                      dropout=training.dropout), model_config
+        mlp = EmbMLP(encoder, training.hidden, num_labels,
+                     num_layers=config.mlp_layers, dropout=training.dropout)
+        model_config.update(mlp_layers=config.mlp_layers,
+                            mlp_input_norm=mlp.input_norm)
+        return mlp, model_config
     model = LaMP(num_labels, training.hidden, encoder=encoder,
                  steps=training.steps, heads=training.heads,
                  dropout=training.dropout, label_graph=config.label_graph,
@@ -657,10 +656,6 @@ def _run(exp: ExperimentConfig, training: TrainingConfig,
     data = load_data(exp, training.seed, verbose=not training.quiet)
     if main and D.is_distributed():
         D.barrier()
-    if exp.checkpoint:
-        problem = checkpoint_problem(exp, data.input_type)
-        if problem:
-            raise ValueError(problem)
     dataset = data.dataset
     if exp.fingerprint_nodes:
         dataset.transform = (AddMorganBits() if dataset.transform is None
@@ -730,9 +725,9 @@ def _run(exp: ExperimentConfig, training: TrainingConfig,
         _write_checkpoint(exp, training, data, model, model_config, out)
         say(f"wrote checkpoint {exp.checkpoint}")
     if exp.explain and main:
-        out['explanations'] = _explain_test(exp, training, model,
-                                            dataset[test_idx], label_names,
-                                            say)
+        out['explanations'] = _explain_test(
+            exp, training, model, dataset[test_idx], label_names,
+            FeatureSpec.from_dataset(dataset, data.input_type), say)
     if training.out and main:
         os.makedirs(osp.dirname(osp.abspath(training.out)), exist_ok=True)
         with open(training.out, 'w') as f:
@@ -751,14 +746,17 @@ def _write_checkpoint(exp: ExperimentConfig, training: TrainingConfig,
                       model_config: Dict[str, Any],
                       out: Dict[str, Any]) -> None:
     r"""Saves the trained model with what using it needs (the model
-    configuration, label names, tuned thresholds, featuriser) and how it
-    was trained: the experiment's data settings (so that
+    configuration, label names, label graph, tuned thresholds, how inputs
+    are featurised: vocabulary, tokeniser, feature scaling) and how it was
+    trained: the experiment's data settings (so that
     :obj:`lamp-geometric evaluate` reloads the same split), the recipe and
     the metrics."""
-    config = {k: v for k, v in model_config.items()
-              if k not in ('input_type', 'num_features')}
-    smiles_column = (exp.smiles_column if exp.dataset == 'csv' else
-                     getattr(data.dataset, 'smiles_column', 'smiles'))
+    spec = FeatureSpec.from_dataset(data.dataset, data.input_type)
+    featurizer = spec.to_dict()
+    if data.input_type == 'molecule':
+        smiles_column = (exp.smiles_column if exp.dataset == 'csv' else
+                         spec.smiles_column)
+        featurizer = molecule_featurizer(smiles_column)
     extra = dict(
         experiment={k: v for k, v in exp.to_dict().items()
                     if k not in _LOCAL},
@@ -773,16 +771,15 @@ def _write_checkpoint(exp: ExperimentConfig, training: TrainingConfig,
         test=out['test'],
         val=out['val'],
     )
-    save_checkpoint(exp.checkpoint, model, model_config=config,
+    save_checkpoint(exp.checkpoint, model, model_config=model_config,
                     label_names=data.label_names,
-                    thresholds=out['thresholds'],
-                    featurizer=molecule_featurizer(smiles_column),
-                    extra=extra)
+                    thresholds=out['thresholds'], featurizer=featurizer,
+                    extra=extra, label_graph_name=out['label_graph'])
     out['checkpoint'] = exp.checkpoint
 
 
 def _explain_test(exp: ExperimentConfig, training: TrainingConfig, model,
-                  test_set, label_names: List[str],
+                  test_set, label_names: List[str], spec: FeatureSpec,
                   say: Callable[[str], None]) -> List[str]:
     from tqdm.auto import tqdm
 
@@ -799,7 +796,9 @@ def _explain_test(exp: ExperimentConfig, training: TrainingConfig, model,
     for k in tqdm(range(n), desc='explain', leave=False,
                   disable=training.quiet):
         data = test_set[k]
-        expl = explain(model, data, label_names=label_names)[0]
+        names = spec.feature_names(data)
+        expl = explain(model, data, label_names=label_names,
+                       feature_names=None if names is None else [names])[0]
         row = int(data.idx) if getattr(data, 'idx', None) is not None else k
         paths += save_explanation(expl, out_dir, prefix=f'test{k}_row{row}')
     say(f"wrote explanations of {n} test samples to {out_dir}")

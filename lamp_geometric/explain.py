@@ -30,6 +30,7 @@ sample as PNG files plus the numbers as JSON.
     expl.attention('1.1')         # [L, num_atoms], summed over heads
     save_explanation(expl, 'explanations', prefix='mol0')
 """
+import csv
 import json
 import os
 import re
@@ -50,12 +51,17 @@ __all__ = [
     'molecule_feature_names',
     'plot_intermediate_predictions',
     'plot_feature_attention',
+    'top_features_table',
     'plot_label_attention',
     'draw_molecule_attention',
     'save_explanation',
 ]
 
 LabelSelection = Optional[Sequence[Union[int, str]]]
+
+#: Columns of :func:`top_features_table`.
+_TOP_COLUMNS = ('label', 'probability', 'stage', 'rank', 'feature',
+                'position', 'attention')
 
 # Number of categorical atom features produced by `from_smiles`.
 _NUM_ATOM_FEATURES = 9
@@ -500,11 +506,15 @@ def plot_feature_attention(
     reduce: str = 'sum',
     path: Optional[str] = None,
     title: Optional[str] = None,
+    max_features: Optional[int] = 60,
 ):
     r"""The label-to-feature attention heatmap of Fig. 2b: one row per label
     (default: the true positive labels, else the predicted ones), one column
-    per feature node, coloured by the attention of a feature-to-label stage
-    (summed over heads by default, as in the paper).
+    per feature node named by :obj:`expl.feature_names` (atoms, words,
+    feature names), coloured by the attention of a feature-to-label stage
+    (summed over heads by default, as in the paper).  A sample with more
+    than :obj:`max_features` feature nodes (a long text) shows the
+    :obj:`max_features` its labels attended to most, in input order.
 
     Args:
         expl (Explanation): The explanation.
@@ -515,6 +525,8 @@ def plot_feature_attention(
             (default: :obj:`'sum'`)
         path (str, optional): If given, the figure is saved there as PNG.
         title (str, optional): The figure title.
+        max_features (int, optional): The most feature nodes shown
+            (:obj:`None`: all). (default: :obj:`60`)
 
     Returns:
         matplotlib.figure.Figure: The figure.
@@ -523,10 +535,48 @@ def plot_feature_attention(
         raise KeyError(f"'{stage}' is not a feature-to-label stage (those "
                        f"are {sorted(expl.feature_attention)})")
     rows = _select_labels(expl, labels)
-    matrix = expl.attention(stage, reduce)[rows].numpy()
-    return _heatmap(expl, matrix, rows, expl.feature_names, path,
-                    title or f'Label-to-feature attention ({stage})',
+    att = expl.attention(stage, reduce)[rows]
+    cols = list(range(att.size(1)))
+    note = ''
+    if max_features is not None and att.size(1) > max_features:
+        top = att.sum(0).topk(max_features).indices
+        cols = sorted(top.tolist())
+        note = f', {max_features} of {att.size(1)} features'
+    matrix = att[:, cols].numpy()
+    return _heatmap(expl, matrix, rows,
+                    [_shorten(expl.feature_names[c]) for c in cols], path,
+                    title or f'Label-to-feature attention ({stage}{note})',
                     'feature')
+
+
+def top_features_table(expl: Explanation, labels: LabelSelection = None,
+                       k: int = 10) -> List[Dict[str, object]]:
+    r"""The :obj:`k` feature nodes each label attended to most in every
+    feature-to-label stage, named (atoms, words, feature names): one
+    dictionary per entry with :obj:`label`, :obj:`probability`,
+    :obj:`stage`, :obj:`rank`, :obj:`feature`, :obj:`position` (the node's
+    index in the sample) and :obj:`attention` (summed over heads).
+
+    Args:
+        expl (Explanation): The explanation.
+        labels (list of int or str, optional): The labels. (default: the
+            true positive labels, else the predicted ones)
+        k (int, optional): Features per label and stage.
+            (default: :obj:`10`)
+    """
+    out: List[Dict[str, object]] = []
+    for j in _select_labels(expl, labels):
+        for stage in sorted(expl.feature_attention):
+            row = expl.attention(stage)[j]
+            values, idx = row.topk(min(k, row.numel()))
+            for rank, (v, i) in enumerate(zip(values.tolist(),
+                                              idx.tolist()), start=1):
+                out.append(dict(label=expl.label_names[j],
+                                probability=float(expl.probabilities[j]),
+                                stage=stage, rank=rank,
+                                feature=expl.feature_names[i], position=i,
+                                attention=float(v)))
+    return out
 
 
 def plot_label_attention(
@@ -673,6 +723,9 @@ def save_explanation(
       :func:`draw_molecule_attention` of stage :obj:`1.1` for
       :obj:`molecule_labels` (default: the :obj:`max_molecule_labels`
       selected labels with the highest final probability),
+    * ``<prefix>_top_features.csv`` -- :func:`top_features_table` of the
+      same labels as the heatmaps (the named features each label attended
+      to most),
     * ``<prefix>.json`` -- :meth:`Explanation.to_dict`.
 
     Args:
@@ -721,6 +774,13 @@ def save_explanation(
                 expl, j, stage,
                 path=target(f'molecule_{j}_{_slug(expl.label_names[j])}'
                             f'.png'))
+    if expl.feature_attention:
+        table = top_features_table(expl, labels)
+        with open(target('top_features.csv'), 'w', newline='',
+                  encoding='utf-8') as f:
+            writer = csv.DictWriter(f, fieldnames=list(_TOP_COLUMNS))
+            writer.writeheader()
+            writer.writerows(table)
     json_path = os.path.join(out_dir, f'{prefix}.json')
     with open(json_path, 'w', encoding='utf-8') as f:
         json.dump(expl.to_dict(), f)

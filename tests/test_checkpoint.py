@@ -2,7 +2,7 @@ import os
 
 import pytest
 import torch
-from torch_geometric.data import Batch
+from torch_geometric.data import Batch, Data
 from torch_geometric.utils import from_smiles
 
 from lamp_geometric.checkpoint import (
@@ -177,3 +177,81 @@ def test_trained_experiment_checkpoint_reproduces_test_predictions(tmp_path):
     rebuilt.eval()
     with torch.no_grad():
         assert torch.equal(model(data).logits, rebuilt(data).logits)
+
+
+@pytest.mark.parametrize('version', [1, 2])
+def test_molecule_checkpoints_of_older_formats_load(tmp_path, version):
+    # Format 1 had a tied readout without bias and did not write those keys;
+    # neither format wrote the input type (molecules) or the label graph.
+    cfg = config('pr', 'fmp')
+    if version == 1:
+        cfg.update(tie_weights=True, readout_bias=False)
+    model = build_lamp(cfg)
+    perturb(model)
+    path = str(tmp_path / 'old.pt')
+    save_checkpoint(path, model, model_config=cfg, label_names=tm.LABELS,
+                    thresholds=dict(maF1=0.3),
+                    featurizer=molecule_featurizer('smi'))
+    obj = torch.load(path, weights_only=True)
+    obj['format_version'] = version
+    del obj['label_graph']
+    del obj['model_config']['input_type']
+    assert 'num_features' not in obj['model_config']
+    if version == 1:
+        del obj['model_config']['tie_weights']
+        del obj['model_config']['readout_bias']
+    del obj['featurizer']['input_type']
+    torch.save(obj, path)
+    loaded, info = load_checkpoint(path)
+    assert info.format_version == version and info.label_graph is None
+    assert info.input_type == 'molecule'
+    assert info.feature_spec.smiles_column == 'smi'
+    model.eval()
+    with torch.no_grad():
+        assert torch.equal(model(batch()).logits, loaded(batch()).logits)
+
+
+def test_bag_of_words_and_mlp_models_round_trip(tmp_path):
+    from lamp_geometric.baselines import EmbMLP
+    from lamp_geometric.checkpoint import build_model
+    from lamp_geometric.data import FeatureSpec
+
+    vocab = ['goal', 'match', 'rain', 'sun']
+    spec = FeatureSpec('bow', vocab=vocab).to_dict()
+    data = Batch.from_data_list([
+        Data(x=torch.tensor([0, 1])), Data(x=torch.tensor([2]))])
+    for encoder in ['fmp', 'mlp']:
+        cfg = dict(num_labels=2, hidden=8, heads=2, steps=1, dropout=0.1,
+                   label_graph='fc', encoder=encoder, input_type='bow',
+                   num_features=len(vocab), mlp_layers=2)
+        model = build_model(cfg)
+        assert isinstance(model, EmbMLP) == (encoder == 'mlp')
+        perturb(model)
+        path = str(tmp_path / f'{encoder}.pt')
+        save_checkpoint(path, model, model_config=cfg,
+                        label_names=['sports', 'weather'],
+                        thresholds=dict(maF1=0.4), featurizer=spec,
+                        label_graph_name='fully connected')
+        loaded, info = load_checkpoint(path)
+        assert info.input_type == 'bow'
+        assert info.feature_spec.vocab == vocab
+        assert (info.label_graph is None) == (encoder == 'mlp')
+        model.eval()
+        with torch.no_grad():
+            a, b = model(data), loaded(data)
+        a = getattr(a, 'logits', a)
+        b = getattr(b, 'logits', b)
+        assert torch.equal(a, b)
+    with pytest.raises(ValueError, match="reads 'sequence' inputs but the "
+                       "model 'bow'"):
+        save_checkpoint(path, model, model_config=cfg,
+                        label_names=['sports', 'weather'], thresholds=None,
+                        featurizer=dict(spec, input_type='sequence'))
+    with pytest.raises(ValueError, match='vocabulary has 3 entries'):
+        save_checkpoint(path, model, model_config=cfg,
+                        label_names=['sports', 'weather'], thresholds=None,
+                        featurizer=dict(spec, vocab=vocab[:3]))
+    with pytest.raises(ValueError, match=r"lacks \['num_features'\]"):
+        build_model(dict(cfg, num_features=None))
+
+

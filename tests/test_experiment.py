@@ -372,22 +372,22 @@ def test_run_on_arff_files(tmp_path):
                     str(tmp_path / 'c')] + FAST)
     assert res['dataset'] == 'arff' and res['input_type'] == 'vector'
     assert res['split_sizes'] == [22, 2, 6]
-    with pytest.raises(ValueError, match="input type 'vector'"):
+    with pytest.raises(ValueError, match='not --encoder linear'):
         mlc.main(['--arff', str(tmp_path / 'tr.arff'), '--xml',
-                  str(tmp_path / 'l.xml'), '--checkpoint',
-                  str(tmp_path / 'm.pt'), '--cache-dir',
+                  str(tmp_path / 'l.xml'), '--encoder', 'linear',
+                  '--checkpoint', str(tmp_path / 'm.pt'), '--cache-dir',
                   str(tmp_path / 'c')] + FAST)
     assert not (tmp_path / 'm.pt').exists()
 
 
 def test_settings_that_do_not_apply_are_refused_before_loading(tmp_path):
     for argv, match in [
-            (['--dataset', 'bibtex', '--checkpoint', 'm.pt'],
-             "input type 'bow'"),
-            (['--dataset', 'bibtex', '--encoder', 'emb', '--checkpoint',
-              'm.pt'], "input type 'bow'"),
+            (['--dataset', 'bibtex', '--encoder', 'linear', '--checkpoint',
+              'm.pt'], 'not --encoder linear'),
+            (['--csv', 'x.csv', '--fingerprint-nodes', '--checkpoint',
+              'm.pt'], 'cannot save a model with --fingerprint-nodes'),
             (['--csv', 'x.csv', '--encoder', 'rf', '--checkpoint', 'm.pt'],
-             'saves LaMP networks'),
+             'saves networks'),
             (['--dataset', 'sider', '--text', 'x.txt'],
              'does not combine with --dataset sider'),
             (['--csv', 'x.csv', '--text', 'x.txt'], 'one kind of file'),

@@ -140,3 +140,53 @@ def test_predict_dataset_and_convenience(predictor, trained):
     assert again[0].probabilities == pytest.approx(
         by_smiles[0].probabilities, abs=1e-6)
     assert again[1].error
+
+
+DOCS = ['sports\tThe match ended in a draw.', 'news\tMarkets fell.',
+        'sports,news\tThe team won the cup.', 'weather\tRain and wind.',
+        'sports\tA late goal won the match.', 'news\tThe bank raised rates.',
+        'weather\tSun all week.', 'sports\tThe cup final.'] * 3
+
+
+@pytest.fixture(scope='module')
+def text_predictor(tmp_path_factory):
+    from lamp_geometric.experiment import run
+
+    tmp = tmp_path_factory.mktemp('text')
+    (tmp / 'docs.txt').write_text('\n'.join(DOCS) + '\n')
+    run(dict(text=[str(tmp / 'docs.txt')], encoder='emb', label_graph='pr',
+             hidden=8, heads=2, epochs=1, seed=2, quiet=True,
+             cache_dir=str(tmp / 'c'), checkpoint=str(tmp / 'text.pt')),
+        log=None, epoch_log=None)
+    return Predictor.from_checkpoint(str(tmp / 'text.pt')), tmp
+
+
+def test_texts_are_predicted_as_the_training_documents(text_predictor):
+    from lamp_geometric.data import TextDataset
+
+    predictor, tmp = text_predictor
+    assert predictor.input_type == 'sequence'
+    dataset = TextDataset([str(tmp / 'docs.txt')], root=str(tmp / 'c2'),
+                          seed=2, verbose=False)
+    texts = [d.split('\t', 1)[1] for d in DOCS]
+    result = predictor.predict_texts(texts + ['...'])
+    assert result[-1].error == 'no word in the text'
+    from_data = predictor.predict_dataset(dataset)
+    assert np.allclose(result.probabilities()[:-1],
+                       from_data.probabilities(), atol=1e-6)
+    assert [item.id for item in from_data][:3] == ['0', '1', '2']
+    assert predictor.predict([{'the': 1}])[0].error == \
+        'expected a text (got dict)'
+    (tmp / 'new.txt').write_text('The cup final\n\nRain\n')
+    by_file = predictor.predict_file(str(tmp / 'new.txt'))
+    assert [item.id for item in by_file] == ['1', '3']
+    assert by_file.notes == [f"'{tmp / 'new.txt'}': skipped 1 blank line "
+                             f"(line 2)"]
+    assert by_file[0].probabilities == pytest.approx(
+        predictor.predict_texts(['the CUP final!'])[0].probabilities)
+
+
+def test_a_molecule_model_refuses_texts(predictor):
+    with pytest.raises(ValueError, match="reads 'molecule' inputs, not "
+                       "texts"):
+        predictor.predict_texts(['some text'])

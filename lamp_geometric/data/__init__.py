@@ -25,6 +25,7 @@ from lamp_geometric.data.rcv1 import RCV1Subset
 from lamp_geometric.data.tf_ppi import TFPPI
 from lamp_geometric.data.text import TextDataset, read_labelled_text
 from lamp_geometric.data.fingerprints import AddMorganBits, morgan_fingerprints
+from lamp_geometric.data.inputs import FeatureSpec, InputRow, read_inputs
 
 __all__ = [
     'AddMorganBits',
@@ -56,4 +57,7 @@ __all__ = [
     'TFPPI',
     'TextDataset',
     'read_labelled_text',
+    'FeatureSpec',
+    'InputRow',
+    'read_inputs',
 ]

@@ -18,7 +18,7 @@ from lamp_geometric.data.download import default_cache_dir
 from lamp_geometric.data.smiles import SmilesError, featurize_smiles
 from lamp_geometric.io import atomic_save, atomic_save_json
 
-__all__ = ['MoleculeCSV']
+__all__ = ['MoleculeCSV', 'read_csv_rows']
 
 # Bump when the processed format changes, so stale caches are rebuilt.
 _FORMAT_VERSION = 1
@@ -36,9 +36,10 @@ def _open_text(path: str) -> IO[str]:
     return open(path, newline='', encoding='utf-8-sig')
 
 
-def _read_rows(path: str) -> Iterator[Tuple[int, int, List[str]]]:
+def read_csv_rows(path: str) -> Iterator[Tuple[int, int, List[str]]]:
     r"""Yields :obj:`(first_line, last_line, fields)` for every record of a
-    CSV file (1-based line numbers; a quoted field may span lines).
+    CSV file (1-based line numbers; a quoted field may span lines; a name
+    ending in ``.gz`` is decompressed).
 
     Raises:
         ValueError: Naming the line, if the file is not UTF-8 text or is not
@@ -264,7 +265,7 @@ class MoleculeCSV(InMemoryDataset):
     # Helpers #################################################################
 
     def _read_header(self) -> List[str]:
-        for _, _, row in _read_rows(self.csv_path):
+        for _, _, row in read_csv_rows(self.csv_path):
             if row:
                 return [c.strip() for c in row]
         raise ValueError(f"CSV file '{self.csv_path}' is empty")
@@ -293,7 +294,7 @@ class MoleculeCSV(InMemoryDataset):
         skipped: List[Tuple[int, str, str]] = []
         num_rows = 0
         header: Optional[List[str]] = None
-        for first, line, row in _read_rows(path):
+        for first, line, row in read_csv_rows(path):
             if not row or (len(row) == 1 and not row[0].strip()):
                 continue  # Blank line.
             if header is None:

@@ -187,6 +187,11 @@ class MultiLabelDataset(InMemoryDataset):
     #: :obj:`{'ids': [...], 'mean': [...], 'std': [...]}` (JSON-ready, so a
     #: checkpoint can apply the same scaling to new samples).
     feature_scaling: Optional[Dict[str, List[float]]] = None
+    #: Texts whose vocabulary is that of the training split: the feature
+    #: ids a sample may hold after rare and unseen words became
+    #: :obj:`'<unk>'` (sorted), or :obj:`None` when every id of
+    #: :attr:`vocab` is in use.
+    known_ids: Optional[List[int]] = None
 
     # Set up ##################################################################
 
@@ -299,8 +304,8 @@ class MultiLabelDataset(InMemoryDataset):
         r"""Training-split vocabulary for text: token ids seen fewer than
         :obj:`min_count` times in this seed's training samples become
         :obj:`unk` (ids 0 and 1, padding and unknown, are always kept);
-        records :obj:`train_vocab_size` and :obj:`unk_tokens` in
-        :obj:`stats`."""
+        keeps the ids left in :attr:`known_ids` and records
+        :obj:`train_vocab_size` and :obj:`unk_tokens` in :obj:`stats`."""
         x = self._data.x
         counts = torch.diff(self.slices['x'])
         sample = torch.repeat_interleave(torch.arange(counts.numel()),
@@ -311,6 +316,7 @@ class MultiLabelDataset(InMemoryDataset):
         known[:2] = True  # <pad>, <unk>
         unknown = ~known[x]
         x[unknown] = unk
+        self.known_ids = known.nonzero().view(-1).tolist()
         self.stats['train_vocab_size'] = int(known.sum())
         self.stats['unk_tokens'] = int(unknown.sum())
 

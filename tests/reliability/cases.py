@@ -39,7 +39,9 @@ from lamp_geometric import metrics as M
 from lamp_geometric.data import (
     SIDER,
     ArffFiles,
+    FeatureSpec,
     MoleculeCSV,
+    read_inputs,
     read_labelled_text,
 )
 from lamp_geometric.data.arff import read_arff
@@ -764,7 +766,75 @@ FILE_CASES = [
 ]
 
 
-CASES: List[Case] = MOLECULE_CASES + LABEL_CASES + GRAPH_CASES + FILE_CASES
+# New inputs of a trained model ##############################################
+
+VECTOR_SPEC = FeatureSpec('vector', vocab=['a', 'b'],
+                          scaling=dict(ids=[0, 1], mean=[1.0, 2.0],
+                                       std=[1.0, 2.0]))
+TEXT_SPEC = FeatureSpec('sequence', vocab=['<pad>', '<unk>', 'rain', 'goal'])
+
+
+def _new_rows(name: str, content: str, spec: FeatureSpec,
+              bad_id: str) -> Callable[[str], RunResult]:
+    r"""A file of new inputs with one unreadable input among good ones: it
+    keeps its place with an error naming its line, the others are
+    featurised."""
+    def run(tmp_dir: str) -> RunResult:
+        rows, _ = read_inputs(write(tmp_dir, name, content), spec)
+        bad = [r for r in rows if r.error is not None]
+        assert [r.id for r in bad] == [bad_id], rows
+        assert all(r.data is not None for r in rows if r.error is None)
+        assert len(rows) - len(bad) >= 2, rows
+        return 'skip', f'input at line {bad_id} reported: {bad[0].error}'
+    return run
+
+
+def _new_file_error(name: str, content: str,
+                    spec: FeatureSpec) -> Callable[[str], RunResult]:
+    def run(tmp_dir: str) -> RunResult:
+        read_inputs(write(tmp_dir, name, content), spec)
+        raise AssertionError('expected an error')
+    return run
+
+
+_NEW = 'read_inputs, lamp-geometric predict/explain --input'
+NEW_INPUT_CASES = [
+    Case('new-csv-not-a-number', 'Files',
+         'new numeric rows (CSV): a cell that is not a number', 'skip',
+         r"line 3: value 'abc' of column 'b' is not a number",
+         _new_rows('rows.csv', 'a,b\n1,2\n3,abc\n,4\n', VECTOR_SPEC, '3'),
+         api=_NEW),
+    Case('new-csv-short-row', 'Files',
+         'new numeric rows (CSV): a row with too few fields', 'skip',
+         r'line 2: expected 2 fields, found 1',
+         _new_rows('rows.csv', 'a,b\n1\n3,4\n5,6\n', VECTOR_SPEC, '2'),
+         api=_NEW),
+    Case('new-csv-missing-feature', 'Files',
+         'new numeric rows (CSV) without a column of a training feature',
+         'error', r"'<dir>/rows.csv' lacks 1 feature column\(s\) of the "
+         r"model's training data: \['b'\]",
+         _new_file_error('rows.csv', 'a,c\n1,2\n', VECTOR_SPEC), ValueError,
+         api=_NEW),
+    Case('new-arff-missing-feature', 'Files',
+         'new ARFF rows without an attribute of a training feature', 'error',
+         r"'<dir>/rows.arff' lacks 1 feature attribute\(s\)",
+         _new_file_error('rows.arff', '@relation r\n@attribute a numeric\n'
+                         '@data\n1\n', VECTOR_SPEC), ValueError, api=_NEW),
+    Case('new-text-no-word', 'Files',
+         'new texts (one per line): a line without a word', 'skip',
+         r'line 2 reported: no word in the text',
+         _new_rows('docs.txt', 'rain and goal\n!!!\nmore rain\n',
+                   TEXT_SPEC, '2'), api=_NEW),
+    Case('new-wrong-file-type', 'Files',
+         'a plain-text file given to a model of numeric rows', 'error',
+         r"a model of numeric rows reads \.csv or \.arff files, not '\.txt'",
+         _new_file_error('rows.txt', '1,2\n', VECTOR_SPEC), ValueError,
+         api=_NEW),
+]
+
+
+CASES: List[Case] = (MOLECULE_CASES + LABEL_CASES + GRAPH_CASES + FILE_CASES
+                     + NEW_INPUT_CASES)
 
 
 def check(case: Case, outcome: Outcome) -> None:
