@@ -174,6 +174,9 @@ class ExperimentConfig:
         "fingerprint (radius 2, 2048 bits) join its atoms as feature nodes")
     fmp_layers: int = _option(2, 'feature message passing layers of FMP')
     mlp_layers: int = _option(4, 'layers of the Emb + MLP baseline')
+    mlp_input_norm: bool = _option(True, 'Emb + MLP: layer-normalise the '
+                                   "pooled embedding ('--no-mlp-input-norm':"
+                                   ' the plain mean)')
     max_length: int = _option(500, 'tokens kept per document (reuters, '
                               'rcv1, text)')
     rf_trees: int = _option(500, 'trees of the random forest')
@@ -462,7 +465,8 @@ def build_model(config: ExperimentConfig, training: TrainingConfig,
                         input_type=input_type, num_features=num_features)
     if config.encoder == 'mlp':
         mlp = EmbMLP(encoder, training.hidden, num_labels,
-                     num_layers=config.mlp_layers, dropout=training.dropout)
+                     num_layers=config.mlp_layers, dropout=training.dropout,
+                     input_norm=config.mlp_input_norm)
         model_config.update(mlp_layers=config.mlp_layers,
                             mlp_input_norm=mlp.input_norm)
         return mlp, model_config
@@ -474,10 +478,12 @@ def build_model(config: ExperimentConfig, training: TrainingConfig,
 
 
 def variant_name(encoder: str, label_graph: str,
-                 fingerprint_nodes: bool = False, amp: bool = False) -> str:
+                 fingerprint_nodes: bool = False, amp: bool = False,
+                 mlp_input_norm: bool = True) -> str:
     r"""The paper's name of a variant, e.g. ``FMP + LaMP_pr``
     (``FMP+FP + LaMP_pr`` with fingerprint bits as feature nodes, a
-    ``(bf16)`` suffix when trained under bfloat16 autocast)."""
+    ``(bf16)`` suffix when trained under bfloat16 autocast, ``Emb + MLP
+    (plain mean)`` without the input LayerNorm)."""
     if encoder == 'rf':
         return 'RF (Morgan)'
     if encoder == 'linear':
@@ -485,7 +491,8 @@ def variant_name(encoder: str, label_graph: str,
     fp = '+FP' if fingerprint_nodes else ''
     bf16 = ' (bf16)' if amp else ''
     if encoder == 'mlp':
-        return f'Emb{fp} + MLP{bf16}'
+        plain = '' if mlp_input_norm else ' (plain mean)'
+        return f'Emb{fp} + MLP{plain}{bf16}'
     return f"{encoder.upper() if encoder == 'fmp' else 'Emb'}{fp} + " \
            f"LaMP_{label_graph}{bf16}"
 
@@ -693,7 +700,7 @@ def _run(exp: ExperimentConfig, training: TrainingConfig,
     baselines = M.label_prior_baselines(y[train_idx].numpy(),
                                         y[test_idx].numpy())
     name = variant_name(exp.encoder, exp.label_graph, exp.fingerprint_nodes,
-                        training.amp)
+                        training.amp, exp.mlp_input_norm)
     rows = {name: result['test'],
             'majority (train prior)': baselines['majority'],
             'all positive': baselines['all_positive']}

@@ -399,3 +399,21 @@ def test_settings_that_do_not_apply_are_refused_before_loading(tmp_path):
             (['--limit', '0'], '--limit must be positive')]:
         with pytest.raises(ValueError, match=match):
             mlc.main(argv + ['--cache-dir', str(tmp_path)])
+
+
+def test_mlp_input_norm_option_and_variant_names():
+    from lamp_geometric.baselines import EmbMLP
+    from lamp_geometric.experiment import build_model, variant_name
+    assert variant_name('mlp', 'el') == 'Emb + MLP'
+    assert variant_name('mlp', 'el', mlp_input_norm=False) == (
+        'Emb + MLP (plain mean)')
+    assert variant_name('fmp', 'pr', amp=True) == 'FMP + LaMP_pr (bf16)'
+    args = build_parser().parse_args(['--encoder', 'mlp',
+                                      '--no-mlp-input-norm'])
+    exp, training = ExperimentConfig(encoder='mlp', mlp_input_norm=False), \
+        TrainingConfig(hidden=8, heads=2)
+    assert args.mlp_input_norm is False
+    model, config = build_model(exp, training, 'bow', 3, num_features=5,
+                                label_edge_index=None)
+    assert isinstance(model, EmbMLP) and not model.input_norm
+    assert config['mlp_input_norm'] is False
