@@ -140,8 +140,8 @@ def time_interleaved(fns: Dict[str, Callable[[], Any]], runs: int,
 def with_settings(fn: Callable[..., Any], owner: Any,
                   **settings: Any) -> Callable[..., Any]:
     r""":obj:`fn`, run with the attributes :obj:`settings` of :obj:`owner`
-    (a module's switches, e.g. ``FACTORED_MAX_COST=0.0``) set for the
-    duration of each call and restored afterwards."""
+    (e.g. a method replaced by a spy) set for the duration of each call and
+    restored afterwards."""
     def run(*args: Any, **kwargs: Any) -> Any:
         old = {name: getattr(owner, name) for name in settings}
         for name, value in settings.items():
@@ -151,6 +151,19 @@ def with_settings(fn: Callable[..., Any], owner: Any,
         finally:
             for name, value in old.items():
                 setattr(owner, name, value)
+    return run
+
+
+def with_policy(fn: Callable[..., Any], **changes: Any) -> Callable[..., Any]:
+    r""":obj:`fn`, run with the fields :obj:`changes` of the current
+    attention policy changed for the duration of each call (e.g.
+    ``factored_max_cost=0.0``; see
+    :class:`~lamp_geometric.nn.attention.AttentionPolicy`)."""
+    from lamp_geometric.nn.attention import attention_policy
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with attention_policy(**changes):
+            return fn(*args, **kwargs)
     return run
 
 

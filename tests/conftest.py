@@ -26,3 +26,16 @@ def processed_writes(monkeypatch):
 
     monkeypatch.setattr(io.torch, 'save', spy)  # torch.save itself
     return seen
+
+
+@pytest.fixture
+def policy():
+    r"""Changes fields of the current attention policy for the rest of a
+    test: ``policy(ragged_min_weights=0)``; the previous policy comes back
+    when the test ends."""
+    from contextlib import ExitStack
+
+    from lamp_geometric.nn.attention import attention_policy
+    with ExitStack() as stack:
+        yield lambda **changes: stack.enter_context(
+            attention_policy(**changes))

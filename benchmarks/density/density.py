@@ -12,8 +12,9 @@ layer's cost per label pair depends little on the head dimension (softmax,
 mask and dropout over all L^2 pairs), the sparse layer's cost per edge grows
 with it, so the crossover falls as heads widen.  ``LaMP(path='auto')``
 sends label graphs at least that dense to the dense path
-(``lamp_geometric.nn.models.lamp.DENSE_THRESHOLDS``, interpolated between
-the measured head dimensions by ``dense_threshold``).
+(``AttentionPolicy.dense_thresholds`` in
+``lamp_geometric.nn.attention.policy``, interpolated between the measured
+head dimensions by ``AttentionPolicy.dense_threshold_for``).
 """
 import argparse
 import sys

@@ -1,16 +1,17 @@
 r"""Feature-to-label attention over few sources: :class:`DenseLaMPConv`'s
 plain path against its factored one
-(:func:`lamp_geometric.nn.conv.dense_lamp_conv.factored_message`), one
+(:func:`lamp_geometric.nn.attention.factored_message`), one
 layer, forward+backward, B=32, 4 heads, dropout 0.1, float32 and
 bfloat16 autocast, for widths d, numbers of labels L and of sources S
 around the crossover.
 
 ``cost`` is the counted ratio of multiply-adds (factored / plain,
-:func:`~lamp_geometric.nn.conv.dense_lamp_conv.factored_costs`),
+:func:`~lamp_geometric.nn.attention.factored_costs`),
 ``speedup`` the measured plain / factored time (median of per-repeat
 ratios; above 1: the factored path is faster), ``auto`` the path the layer
-takes with the default ``FACTORED_MAX_COST``.  ``shared``: destinations
-shared by all samples (the first LaMP step); otherwise one set per sample.
+takes with the default policy's ``factored_max_cost``.  ``shared``:
+destinations shared by all samples (the first LaMP step); otherwise one set
+per sample.
 Both paths give the same output (checked here).
 """
 import sys
@@ -24,7 +25,7 @@ import common as C  # noqa: E402
 from tables import factored_table  # noqa: E402
 
 from lamp_geometric.nn import DenseLaMPConv  # noqa: E402
-from lamp_geometric.nn.conv import dense_lamp_conv as M  # noqa: E402
+from lamp_geometric.nn import attention as M  # noqa: E402
 
 #: (d, L, S, shared destinations)
 SHAPES = [(512, 983, 20, False), (512, 983, 20, True), (512, 983, 60, False),
@@ -42,7 +43,7 @@ def main() -> None:
     args = p.parse_args()
     info = C.start(args)
     B, H = (4, 4) if args.quick else (32, 4)
-    default = M.FACTORED_MAX_COST
+    default = M.get_policy().factored_max_cost
     rows = []
     for d, L, S, shared in QUICK if args.quick else SHAPES:
         torch.manual_seed(0)
@@ -52,9 +53,10 @@ def main() -> None:
         plain, factored = M.factored_costs(L, S, d, d, H, shared)
         conv.eval()  # the same output on both paths (no dropout)
         with torch.no_grad():
-            outs = [C.with_settings(conv, M, FACTORED_MAX_COST=cost)(
+            outs = [C.with_policy(conv, factored_max_cost=cost)(
                 (x_src, x_dst)) for cost in (0.0, float('inf'))]
-            auto = conv._use_factored(x_src, x_dst, None, None)
+            auto = conv._use_factored(M.get_policy(), x_src, x_dst, None,
+                                      None)
         conv.train()
         if not torch.allclose(outs[0], outs[1], atol=1e-4):
             raise AssertionError(f'paths differ at L={L} S={S}')
@@ -66,7 +68,7 @@ def main() -> None:
                 out.float().sum().backward()
 
             def run(cost: float):
-                return C.with_settings(step, M, FACTORED_MAX_COST=cost)
+                return C.with_policy(step, factored_max_cost=cost)
 
             times = C.time_interleaved({'plain': run(0.0),
                                         'factored': run(float('inf'))},

@@ -14,8 +14,9 @@ L=983).  Rows:
                      (dense, masked softmax materialised), float32
   dense              DenseLaMPConv, float32
   dense-bf16         DenseLaMPConv under bfloat16 autocast
-  sparse             LaMPConv (fused edge attention), float32
-  sparse-propagate   LaMPConv through MessagePassing.propagate, float32
+  sparse             LaMPConv, 'edge' attention backend, float32
+  sparse-propagate   LaMPConv, 'segment' attention backend
+                     (MessagePassing.propagate), float32
   transformer        torch_geometric.nn.TransformerConv (heads=4, concat,
                      root weight; no feed-forward or LayerNorm), float32
 
@@ -118,7 +119,6 @@ def build(row: str, shape: Dict[str, int], graph: str
                                     heads=H)
         else:
             layer = LaMPConv(d if graph == 'yy' else (d, d), d, heads=H)
-            layer.fused = row == 'sparse'
         xs = x_src.detach().view(B * S, d).requires_grad_()
         xd = x_dst.detach().view(B * L, d).requires_grad_()
         w = w.view(B * L, d)
@@ -128,6 +128,9 @@ def build(row: str, shape: Dict[str, int], graph: str
         else:
             def fwd():
                 return layer((xs, xd), edge_index)
+        if row != 'transformer':  # LaMPConv's edge or segment backend
+            fwd = C.with_policy(
+                fwd, backend='edge' if row == 'sparse' else 'segment')
     layer.eval()
 
     def forward():

@@ -1,7 +1,7 @@
 r"""LaMP training batches on the real bag-of-words and text data sets, with
 the feature-to-label attention on padded sources against the ragged path
-(``dense_lamp_conv.ragged_attention``: samples grouped by size, each group
-trimmed to its largest sample).
+(``lamp_geometric.nn.attention.ragged_attention``: samples grouped by
+size, each group trimmed to its largest sample).
 
 Documents differ in length far more than molecules: in a random batch of
 32 Delicious documents the real words fill about 11% of the padded
@@ -14,10 +14,10 @@ features of each document, which the ragged path trims on both sides), T=2,
 4 heads, dropout 0.1, one forward+backward+Adam step per batch.  Rows:
 
   padded   every feature-to-label call on the padded tensors, unfactored
-  ragged   the ragged path where the library takes it (``RAGGED_MAX_FILL``,
-           ``RAGGED_MIN_WEIGHTS``), unfactored
+  ragged   the ragged path where the library takes it (the policy's
+           ``ragged_max_fill``, ``ragged_min_weights``), unfactored
   auto     the library's choice: the ragged path, and the factored
-           attention (``FACTORED_MAX_COST``) per group where it pays
+           attention (``factored_max_cost``) per group where it pays
 
 ``fill``: real sources / padded sources over the timed batches;
 ``factored``: how many of the feature-to-label calls of one ``auto`` step
@@ -41,6 +41,7 @@ from tables import ragged_table  # noqa: E402
 
 from lamp_geometric.data import BibTeX, Delicious, Reuters21578  # noqa: E402
 from lamp_geometric.nn import LaMP, LaMPLoss  # noqa: E402
+from lamp_geometric.nn.attention import get_policy  # noqa: E402
 from lamp_geometric.nn.conv import dense_lamp_conv  # noqa: E402
 from lamp_geometric.nn.feature_encoders import feature_encoder  # noqa: E402
 from lamp_geometric.train import make_optimizer  # noqa: E402
@@ -93,8 +94,8 @@ def count_factored(fn) -> str:
 
 
 def with_paths(fn, max_fill: float, max_cost: float):
-    return C.with_settings(fn, dense_lamp_conv, RAGGED_MAX_FILL=max_fill,
-                           FACTORED_MAX_COST=max_cost)
+    return C.with_policy(fn, ragged_max_fill=max_fill,
+                         factored_max_cost=max_cost)
 
 
 def main() -> None:
@@ -135,8 +136,8 @@ def main() -> None:
                 sum(s.numel() * int(s.max()) for s in sizes))
         for enc, d in [(e, w) for e in args.encoders for w in widths]:
             step = build(dataset, DATASETS[name][1], d, batches, enc)
-            fill_max = dense_lamp_conv.RAGGED_MAX_FILL
-            cost_max = dense_lamp_conv.FACTORED_MAX_COST
+            fill_max = get_policy().ragged_max_fill
+            cost_max = get_policy().factored_max_cost
             fns = {'padded': with_paths(step, 0.0, 0.0),
                    'ragged': with_paths(step, fill_max, 0.0),
                    'auto': with_paths(step, fill_max, cost_max)}

@@ -52,7 +52,6 @@ from reference import ReferenceLaMP, reference_loss  # noqa: E402
 from tables import train_step_table  # noqa: E402
 
 from lamp_geometric.nn import Dropout, LaMP, LaMPLoss  # noqa: E402
-from lamp_geometric.nn.conv import dense_lamp_conv  # noqa: E402
 from lamp_geometric.train import make_optimizer  # noqa: E402
 
 CONFIGS = {
@@ -113,8 +112,6 @@ def make_plain(model: LaMP) -> None:
 
     for conv in list(model.xy_convs) + list(model.yy_convs):
         conv._project = types.MethodType(project, conv)
-        if hasattr(conv, 'fused'):
-            conv.fused = False
     first = model.xy_convs[0]
     dense_forward = first.forward
 
@@ -164,8 +161,10 @@ def build(variant: str, cfg: Dict[str, Any]) -> Tuple[Callable, Callable]:
     else:
         opt = make_optimizer(model, 2e-4)
 
-    levers = (dict(ATTENTION_CHUNK_BYTES=2**62, FACTORED_MAX_COST=0.0)
-              if plain else {})
+    # ours-plain: the segment backend of sparse layers, dense attention
+    # with dropout in one chunk, no factored attention.
+    levers = (dict(backend='segment', attention_chunk_bytes=2**62,
+                   factored_max_cost=0.0) if plain else {})
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -177,8 +176,8 @@ def build(variant: str, cfg: Dict[str, Any]) -> Tuple[Callable, Callable]:
         model.zero_grad(set_to_none=True)
         loss_fn().backward()
 
-    return (C.with_settings(step, dense_lamp_conv, **levers),
-            C.with_settings(forward_backward, dense_lamp_conv, **levers))
+    return (C.with_policy(step, **levers),
+            C.with_policy(forward_backward, **levers))
 
 
 def child(config: Dict[str, Any]) -> Dict[str, Any]:

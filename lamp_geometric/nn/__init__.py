@@ -1,4 +1,5 @@
 r"""Neural network layers, encoders, the LaMP model and its loss."""
+from .attention import AttentionPolicy, attention_policy
 from .conv import LaMPConv, DenseLaMPConv
 from .label_graph import LabelGraph
 from .models import LaMP, LaMPOutput, label_log_odds
@@ -19,6 +20,8 @@ from .feature_encoders import (
 )
 
 __all__ = [
+    'AttentionPolicy',
+    'attention_policy',
     'LaMPConv',
     'DenseLaMPConv',
     'LabelGraph',

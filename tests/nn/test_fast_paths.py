@@ -1,7 +1,7 @@
 r"""The fast paths give the outputs of the plain paths.
 
-* LaMPConv's fused edge attention (``conv.fused = True``, the default for a
-  plain ``edge_index``) against ``MessagePassing.propagate``: outputs,
+* LaMPConv's ``'edge'`` backend (the default for a plain ``edge_index``)
+  against its ``'segment'`` backend (``MessagePassing.propagate``): outputs,
   attention and gradients, sorted and unsorted destinations, several chunks,
   attention dropout.
 * The stacked key/value (and query) projection against three ``Linear``
@@ -9,7 +9,8 @@ r"""The fast paths give the outputs of the plain paths.
   the same features expanded to ``[B, L, C]``.
 * DenseLaMPConv's chunked attention with dropout against unchunked attention
   with the same random masks; its factored attention over few sources
-  (``FACTORED_MAX_COST``) against the plain one, and where it is taken.
+  (the policy's ``factored_max_cost``) against the plain one, and where it
+  is taken.
 * LaMP: the first step's shared label projection against the expanded one;
   the sparse path never builds the ``[L, L]`` adjacency.
 * bfloat16 autocast against float32, within the documented tolerance:
@@ -24,8 +25,9 @@ import torch
 import torch.nn.functional as F
 
 from lamp_geometric.nn import DenseLaMPConv, LaMP, LaMPConv, LaMPLoss
-from lamp_geometric.nn.conv import _edge_attention, dense_lamp_conv
-from lamp_geometric.nn.conv._edge_attention import EdgeAttention
+from lamp_geometric.nn import attention as A
+from lamp_geometric.nn.attention import EdgeAttention, attention_policy
+from lamp_geometric.nn.conv import dense_lamp_conv
 
 #: Documented bfloat16-autocast tolerance (see the module docstring).
 BF16_LOGIT_ATOL, BF16_LOGIT_RTOL, BF16_PROB_ATOL = 0.05, 0.02, 0.02
@@ -49,12 +51,13 @@ def plain_project(self, x_src, x_dst, shared):
     return self.lin_query(x_dst), self.lin_key(x_src), self.lin_value(x_src)
 
 
-def run_conv(conv, x, edge_index, w, fused):
-    conv.fused = fused
+def run_conv(conv, x, edge_index, w, backend):
     conv.zero_grad(set_to_none=True)
     xs = [t.detach().clone().requires_grad_() for t in x]
     inp = xs[0] if len(xs) == 1 else tuple(xs)
-    out, (ei, alpha) = conv(inp, edge_index, return_attention_weights=True)
+    with attention_policy(backend=backend):
+        out, (ei, alpha) = conv(inp, edge_index,
+                                return_attention_weights=True)
     (out * w).sum().backward()
     grads = [t.grad for t in xs] + [p.grad for p in conv.parameters()]
     return out, ei, alpha, grads
@@ -83,8 +86,7 @@ def assert_same(a, b, atol=1e-5):
 @pytest.mark.parametrize('bipartite', [False, True])
 @pytest.mark.parametrize('sort', [False, True])
 @pytest.mark.parametrize('bias', [False, True])
-def test_fused_edge_attention_equals_propagate(bipartite, sort, bias,
-                                               monkeypatch):
+def test_fused_edge_attention_equals_propagate(bipartite, sort, bias, policy):
     torch.manual_seed(12345)
     n_src, n_dst = (12, 7) if bipartite else (9, 9)
     in_channels = (16, 8) if bipartite else 16
@@ -97,10 +99,10 @@ def test_fused_edge_attention_equals_propagate(bipartite, sort, bias,
     if sort:
         edge_index = edge_index[:, edge_index[1].argsort(stable=True)]
     w = torch.randn(n_dst, 32)
-    plain = run_conv(conv, x, edge_index, w, fused=False)
+    plain = run_conv(conv, x, edge_index, w, 'segment')
     # Several chunks of 3 edges:
-    monkeypatch.setattr(_edge_attention, 'CHUNK_ELEMENTS', 3 * 32)
-    fused = run_conv(conv, x, edge_index, w, fused=True)
+    policy(edge_chunk_elements=3 * 32)
+    fused = run_conv(conv, x, edge_index, w, 'edge')
     assert_same(fused, plain)
 
 
@@ -120,9 +122,8 @@ def test_fused_edge_attention_is_used_and_falls_back():
     try:
         out = conv(x, edge_index)
         assert len(calls) == 1
-        conv.fused = False
-        assert torch.allclose(conv(x, edge_index), out, atol=1e-6)
-        conv.fused = True
+        with attention_policy(backend='segment'):
+            assert torch.allclose(conv(x, edge_index), out, atol=1e-6)
         # A message hook needs `propagate`:
         handle = conv.register_message_forward_hook(lambda *args: None)
         assert torch.allclose(conv(x, edge_index), out, atol=1e-6)
@@ -139,61 +140,11 @@ def test_fused_edge_attention_empty_and_isolated():
     conv = LaMPConv((8, 4), 8, heads=2).eval()
     x = (torch.randn(3, 8), torch.randn(4, 4))
     empty = torch.empty(2, 0, dtype=torch.long)
-    conv.fused = False
-    expected = conv(x, empty)
-    conv.fused = True
+    with attention_policy(backend='segment'):
+        expected = conv(x, empty)
     out, (_, alpha) = conv(x, empty, return_attention_weights=True)
     assert torch.allclose(out, expected, atol=1e-6)
     assert alpha.size() == (0, 2)
-
-
-def test_edge_attention_gradcheck():
-    torch.manual_seed(0)
-    H, D, n_src, n_dst = 2, 3, 5, 4
-    q = torch.randn(n_dst, H, D, dtype=torch.double, requires_grad=True)
-    k = torch.randn(n_src, H, D, dtype=torch.double, requires_grad=True)
-    v = torch.randn(n_src, H, D, dtype=torch.double, requires_grad=True)
-    src = torch.tensor([0, 1, 2, 3, 4, 0, 2])
-    dst = torch.tensor([0, 0, 1, 1, 1, 2, 2])  # destination 3 isolated
-    ptr = torch.tensor([0, 2, 5, 7, 7])
-
-    def fn(q, k, v):
-        out, _ = EdgeAttention.apply(q, k, v, src, dst, ptr, n_dst, 0.0)
-        return out.double()
-
-    # The kernel computes in float32: loose tolerances.
-    assert torch.autograd.gradcheck(fn, (q, k, v), eps=1e-3, atol=1e-3,
-                                    rtol=1e-2)
-
-
-def test_edge_attention_dropout_gradients():
-    torch.manual_seed(0)
-    H, D, n = 2, 4, 6
-    q = torch.randn(n, H, D, requires_grad=True)
-    k = torch.randn(n, H, D, requires_grad=True)
-    v = torch.randn(n, H, D, requires_grad=True)
-    src = torch.randint(0, n, (20, ))
-    dst = torch.randint(0, n, (20, ))
-    p = 0.4
-    torch.manual_seed(7)
-    out, alpha = EdgeAttention.apply(q, k, v, src, dst, None, n, p)
-    w = torch.randn_like(out)
-    gq, gk, gv = torch.autograd.grad((out * w).sum(), (q, k, v))
-
-    # The same computation with plain ops and the same random mask:
-    torch.manual_seed(7)
-    from lamp_geometric.nn.dropout import keep_mask
-    keep = keep_mask((20, H), p)
-    score = (q[dst] * k[src]).sum(-1) / D**0.5
-    from torch_geometric.utils import softmax
-    a = softmax(score, dst, num_nodes=n)
-    assert torch.allclose(a, alpha, atol=1e-6)
-    msg = v[src] * (a * keep / (1 - p)).unsqueeze(-1)
-    ref = torch.zeros(n, H, D).index_add(0, dst, msg)
-    assert torch.allclose(out, ref, atol=1e-5)
-    rq, rk, rv = torch.autograd.grad((ref * w).sum(), (q, k, v))
-    for g, r in ((gq, rq), (gk, rk), (gv, rv)):
-        assert torch.allclose(g, r, atol=1e-5)
 
 
 @pytest.mark.parametrize('homogeneous', [False, True])
@@ -236,114 +187,6 @@ def test_dense_shared_destinations():
     assert out.size() == (B, L, 16) and alpha.size() == (B, 4, L, S)
     with pytest.raises(ValueError, match=r'\[1, L, F\]'):
         conv((x_src, torch.randn(2, L, 8)))
-
-
-@pytest.mark.parametrize('mask_kind', [None, 'shared', 'batched'])
-@pytest.mark.parametrize('budget_rows', [None, 2])
-@pytest.mark.parametrize('shared_q', [False, True])
-@pytest.mark.parametrize('saved', ['mask', 'weights'])
-def test_dense_chunked_attention_with_dropout(mask_kind, budget_rows,
-                                              shared_q, saved, monkeypatch):
-    torch.manual_seed(0)
-    B, H, L, S, D = 3, 2, 9, 7, 4
-    q0 = torch.randn(1 if shared_q else B, H, L, D, requires_grad=True)
-    k = torch.randn(B, H, S, D, requires_grad=True)
-    v = torch.randn(B, H, S, D, requires_grad=True)
-    q = q0.expand(B, H, L, D)
-    mask = None
-    if mask_kind is not None:
-        mask = torch.rand(B if mask_kind == 'batched' else 1, 1, L, S) < 0.7
-        mask[..., 0] = True
-    # Chunks of 2 samples, or of 2 rows of one sample:
-    budget = (2 * H * L * S * 4 if budget_rows is None else
-              budget_rows * H * S * 4)
-    monkeypatch.setattr(dense_lamp_conv, 'ATTENTION_CHUNK_BYTES', budget)
-    # The backward pass from the saved mask or the saved weights:
-    monkeypatch.setattr(dense_lamp_conv, 'SAVED_WEIGHTS_MAX_ITEMSIZE',
-                        4 if saved == 'weights' else 2)
-    chunks = dense_lamp_conv.attention_chunks(B, H, L, S)
-    assert len(chunks) > 1
-    torch.manual_seed(3)
-    out = dense_lamp_conv.attention(q, k, v, mask, 0.3)
-    w = torch.randn_like(out)
-    grads = torch.autograd.grad((out * w).sum(), (q0, k, v))
-
-    # The same chunks with plain autograd ops, drawing the random numbers in
-    # the same order:
-    torch.manual_seed(3)
-    ref = torch.zeros(B, H, L, D)
-    for b0, b1, r0, r1 in chunks:
-        m = dense_lamp_conv._mask_chunk(mask, b0, b1, r0, r1)
-        ref = ref.index_put(
-            (torch.arange(b0, b1).view(-1, 1, 1), torch.arange(H).view(
-                1, -1, 1), torch.arange(r0, r1).view(1, 1, -1)),
-            dense_lamp_conv._attention_dropout(q[b0:b1, :, r0:r1], k[b0:b1],
-                                               v[b0:b1], m, 0.3))
-    assert torch.allclose(out, ref, atol=1e-6)
-    ref_grads = torch.autograd.grad((ref * w).sum(), (q0, k, v))
-    for g, r in zip(grads, ref_grads):
-        assert torch.allclose(g, r, atol=1e-5)
-    # Without dropout, one fused call:
-    out0 = dense_lamp_conv.attention(q, k, v, mask, 0.0)
-    assert torch.allclose(
-        out0, F.scaled_dot_product_attention(q, k, v, attn_mask=mask),
-        atol=1e-6)
-    # Without autograd, the same numbers:
-    torch.manual_seed(3)
-    with torch.no_grad():
-        out_ng = dense_lamp_conv.attention(q, k, v, mask, 0.3)
-    assert torch.allclose(out_ng, out, atol=1e-6)
-
-
-def test_dense_attention_dropout_bfloat16_saves_weights(monkeypatch):
-    # In bfloat16 the backward pass uses the saved weights (no recomputed
-    # softmax); it agrees with the one from the saved mask up to bfloat16
-    # rounding, and the forward pass is the same.
-    torch.manual_seed(0)
-    B, H, L, S, D = 2, 2, 6, 5, 8
-    q, k, v = (torch.randn(B, H, n, D).bfloat16().requires_grad_()
-               for n in (L, S, S))
-    mask = torch.rand(1, 1, L, S) < 0.7
-    mask[..., 0] = True
-    w = torch.randn(B, H, L, D).bfloat16()
-    results = []
-    for itemsize in (2, 1):  # weights, then mask
-        monkeypatch.setattr(dense_lamp_conv, 'SAVED_WEIGHTS_MAX_ITEMSIZE',
-                            itemsize)
-        torch.manual_seed(4)
-        out = dense_lamp_conv.attention(q, k, v, mask, 0.4)
-        results.append([out] + list(
-            torch.autograd.grad((out * w).float().sum(), (q, k, v))))
-    for a, b in zip(*results):
-        assert a.dtype == torch.bfloat16
-        assert torch.allclose(a.float(), b.float(), atol=2e-2, rtol=2e-2)
-    assert torch.equal(results[0][0], results[1][0])
-
-
-@pytest.mark.parametrize('with_mask', [False, True])
-def test_attention_dropout_semantics(with_mask):
-    torch.manual_seed(0)
-    B, H, L, S, D = 2, 2, 5, 6, 4
-    q, k, v = (torch.randn(B, H, n, D) for n in (L, S, S))
-    mask = (torch.rand(B, 1, L, S) < 0.6) if with_mask else None
-    if mask is not None:
-        mask[..., 1] = True
-    # Without dropout: PyTorch's attention.
-    out = dense_lamp_conv._attention_dropout(q, k, v, mask, 0.0)
-    ref = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-    assert torch.allclose(out, ref, atol=1e-5)
-    # With dropout: softmax, then zero with probability p and scale.
-    p = 0.25
-    torch.manual_seed(5)
-    out = dense_lamp_conv._attention_dropout(q, k, v, mask, p)
-    torch.manual_seed(5)
-    from lamp_geometric.nn.dropout import keep_mask
-    keep = keep_mask((B, H, L, S), p)
-    score = q @ k.transpose(-1, -2) / D**0.5
-    if mask is not None:
-        score = score.masked_fill(~mask, float('-inf'))
-    ref = (score.softmax(-1) * keep / (1 - p)) @ v
-    assert torch.allclose(out, ref, atol=1e-5)
 
 
 def make_lamp(path, L=6, d=16, seed=0):
@@ -402,9 +245,8 @@ def test_lamp_shared_first_step_equals_expanded(path):
     first.forward = expanded
     for conv in list(model.xy_convs) + list(model.yy_convs):
         conv._project = types.MethodType(plain_project, conv)
-        if isinstance(conv, LaMPConv):
-            conv.fused = False
-    plain = run()
+    with attention_policy(backend='segment'):
+        plain = run()
     for a, b in zip(fast, plain):
         assert torch.allclose(a, b, atol=1e-5)
 
@@ -483,7 +325,7 @@ def test_train_amp_outputs_are_float32():
 
 def test_ragged_groups_cover_every_sample_once():
     lengths = torch.tensor([3, 0, 300, 5, 4, 0, 290, 40])
-    groups = dense_lamp_conv.ragged_groups(lengths)
+    groups = A.ragged_groups(lengths)
     seen = torch.cat([idx for idx, _ in groups]).sort().values
     assert torch.equal(seen, torch.arange(8))
     for idx, size in groups:
@@ -493,7 +335,7 @@ def test_ragged_groups_cover_every_sample_once():
                 int(lengths[idx].sum()) >= 0.8 * idx.numel() * size)
     sizes = sorted(size for _, size in groups)
     assert sizes[0] == 0  # the empty samples form their own group
-    (idx, size), = dense_lamp_conv.ragged_groups(torch.tensor([7, 7, 7]))
+    (idx, size), = A.ragged_groups(torch.tensor([7, 7, 7]))
     assert idx.tolist() == [0, 1, 2] and size == 7
 
 
@@ -507,7 +349,7 @@ def test_ragged_attention_equals_padded(shared_q):
     v = torch.randn(B, H, S, D, requires_grad=True)
     q = q0.expand(B, H, L, D)
     real = torch.arange(S).view(1, S) < lengths.view(B, 1)
-    out = dense_lamp_conv.ragged_attention(q, k, v, lengths)
+    out = A.ragged_attention(q, k, v, lengths)
     w = torch.randn_like(out)
     grads = torch.autograd.grad((out * w).sum(), (q0, k, v))
     # Padded reference; the sample without sources gets zero rows.
@@ -519,13 +361,14 @@ def test_ragged_attention_equals_padded(shared_q):
     for g, r in zip(grads, ref_grads):
         assert torch.allclose(g, r, atol=1e-5)
     # With dropout: finite, and padding still receives no gradient.
-    out = dense_lamp_conv.ragged_attention(q, k, v, lengths, 0.3)
+    out = A.ragged_attention(q, k, v, lengths, 0.3)
     gk = torch.autograd.grad(out.sum(), k)[0]
     assert torch.isfinite(out).all()
     assert (gk.abs().sum((1, 3))[~real] == 0).all()
 
 
-def test_dense_conv_takes_the_ragged_path_only_when_it_pays(monkeypatch):
+def test_dense_conv_takes_the_ragged_path_only_when_it_pays(monkeypatch,
+                                                            policy):
     torch.manual_seed(0)
     conv = DenseLaMPConv((8, 8), 8, heads=2).eval()
     B, S, L = 4, 12, 3
@@ -534,8 +377,8 @@ def test_dense_conv_takes_the_ragged_path_only_when_it_pays(monkeypatch):
     x_src, x_dst = torch.randn(B, S, 8), torch.randn(1, L, 8)
     calls = spy_on(monkeypatch, dense_lamp_conv, 'ragged_attention')
     padded = conv((x_src, x_dst), mask=mask)
-    assert not calls  # B * H * L * S is far below RAGGED_MIN_WEIGHTS
-    monkeypatch.setattr(dense_lamp_conv, 'RAGGED_MIN_WEIGHTS', 0)
+    assert not calls  # B * H * L * S is far below ragged_min_weights
+    policy(ragged_min_weights=0)
     ragged = conv((x_src, x_dst), mask=mask)
     assert calls
     assert torch.allclose(ragged, padded, atol=1e-6)
@@ -546,7 +389,7 @@ def test_dense_conv_takes_the_ragged_path_only_when_it_pays(monkeypatch):
     assert not calls
 
 
-def test_ragged_path_of_homogeneous_attention(monkeypatch):
+def test_ragged_path_of_homogeneous_attention(policy):
     # FMP over a complete graph within each sample: queries are trimmed too.
     torch.manual_seed(0)
     conv = DenseLaMPConv(8, 8, heads=2).eval()
@@ -557,14 +400,14 @@ def test_ragged_path_of_homogeneous_attention(monkeypatch):
     w = torch.randn(B, S, 8)
     padded = conv(x, mask=mask)
     g_padded = torch.autograd.grad((padded * w).sum(), x)[0]
-    monkeypatch.setattr(dense_lamp_conv, 'RAGGED_MIN_WEIGHTS', 0)
+    policy(ragged_min_weights=0)
     ragged = conv(x, mask=mask)
     g_ragged = torch.autograd.grad((ragged * w).sum(), x)[0]
     assert torch.allclose(ragged, padded, atol=1e-6)
     assert torch.allclose(g_ragged, g_padded, atol=1e-6)
     assert (ragged[~mask] == 0).all()
     q, k, v = (torch.randn(B, 2, S, 4) for _ in range(3))
-    out = dense_lamp_conv.ragged_attention(q, k, v, lengths,
+    out = A.ragged_attention(q, k, v, lengths,
                                            trim_queries=True)
     assert out.shape == (B, 2, S, 4)
     assert (out.transpose(1, 2)[~mask] == 0).all()
@@ -577,8 +420,8 @@ FACTORED_CASES = [(shared, bias, x_dst_channels, masks)
 
 
 @pytest.mark.parametrize('shared,bias,x_dst_channels,masks', FACTORED_CASES)
-def test_factored_attention_equals_plain(monkeypatch, shared, bias,
-                                         x_dst_channels, masks):
+def test_factored_attention_equals_plain(shared, bias, x_dst_channels, masks,
+                                         policy):
     gen = torch.Generator().manual_seed(5)
     B, S, L = 3, 4, 7
     conv = DenseLaMPConv((6, x_dst_channels), 8, heads=2, bias=bias)
@@ -597,7 +440,7 @@ def test_factored_attention_equals_plain(monkeypatch, shared, bias,
         adj = torch.rand(B, L, S, generator=gen) < 0.5
 
     def run(cost):
-        monkeypatch.setattr(dense_lamp_conv, 'FACTORED_MAX_COST', cost)
+        policy(factored_max_cost=cost)
         return dense_grads(conv, x_src, x_dst, w, adj=adj, mask=mask)
 
     factored, plain = run(float('inf')), run(0.0)
@@ -605,42 +448,43 @@ def test_factored_attention_equals_plain(monkeypatch, shared, bias,
     assert_all_close(factored, plain, atol=1e-10)
 
 
-def test_dense_conv_takes_the_factored_path_only_when_it_pays(monkeypatch):
+def test_dense_conv_takes_the_factored_path_only_when_it_pays(monkeypatch,
+                                                              policy):
     torch.manual_seed(0)
     calls = spy_on(monkeypatch, dense_lamp_conv, 'factored_message')
     conv = DenseLaMPConv(64, 64, heads=4).eval()
     few = (torch.randn(2, 3, 64), torch.randn(2, 200, 64))  # S << L, d
     many = (torch.randn(2, 200, 64), torch.randn(2, 30, 64))
-    plain, factored = dense_lamp_conv.factored_costs(200, 3, 64, 64, 4,
+    plain, factored = A.factored_costs(200, 3, 64, 64, 4,
                                                      False)
-    assert factored < dense_lamp_conv.FACTORED_MAX_COST * plain
+    assert factored < A.get_policy().factored_max_cost * plain
     conv(few)
     assert len(calls) == 1
-    plain, factored = dense_lamp_conv.factored_costs(30, 200, 64, 64, 4,
+    plain, factored = A.factored_costs(30, 200, 64, 64, 4,
                                                      False)
     assert factored > plain
     conv(many)
     conv(few, return_attention_weights=True)  # needs the [L, S] weights
     conv(torch.randn(2, 5, 64))  # homogeneous
     assert len(calls) == 1
-    monkeypatch.setattr(dense_lamp_conv, 'FACTORED_MAX_COST', 0.0)
+    policy(factored_max_cost=0.0)
     conv(few)
     assert len(calls) == 1
     # The plain cost counts the real sources of a padded batch: 3 real
     # sources padded to 40 are cheaper on the (ragged) plain path.
-    monkeypatch.setattr(dense_lamp_conv, 'FACTORED_MAX_COST', 0.8)
+    policy(factored_max_cost=0.8)
     mask = torch.zeros(2, 40, dtype=torch.bool)
     mask[:, :3] = True
     conv((torch.randn(2, 40, 64), few[1]), mask=mask)
     assert len(calls) == 1
 
 
-def test_factored_attention_dropout_and_bfloat16(monkeypatch):
+def test_factored_attention_dropout_and_bfloat16(policy):
     torch.manual_seed(0)
     conv = DenseLaMPConv(32, 32, heads=4, dropout=0.3)
     x_src = torch.randn(4, 3, 32, requires_grad=True)
     x_dst = torch.randn(4, 50, 32, requires_grad=True)
-    monkeypatch.setattr(dense_lamp_conv, 'FACTORED_MAX_COST', float('inf'))
+    policy(factored_max_cost=float('inf'))
     torch.manual_seed(1)
     out1 = conv((x_src, x_dst))
     torch.manual_seed(1)
@@ -653,11 +497,11 @@ def test_factored_attention_dropout_and_bfloat16(monkeypatch):
     # Attention dropout keeps the expectation of the message.
     p = conv.lin_out.weight
     with torch.no_grad():
-        msgs = [dense_lamp_conv.factored_message(
+        msgs = [A.factored_message(
             conv.lin_query.weight, None, p, x_dst[:1],
             x_src[:1].view(1, 3, 4, 8), x_src[:1].view(1, 3, 4, 8), None,
             0.3) for _ in range(1600)]
-        exact = dense_lamp_conv.factored_message(
+        exact = A.factored_message(
             conv.lin_query.weight, None, p, x_dst[:1],
             x_src[:1].view(1, 3, 4, 8), x_src[:1].view(1, 3, 4, 8), None,
             0.0)
@@ -673,7 +517,7 @@ def test_factored_attention_dropout_and_bfloat16(monkeypatch):
     assert bool((err <= BF16_LOGIT_ATOL + BF16_LOGIT_RTOL * ref.abs()).all())
 
 
-def test_lamp_with_many_labels_takes_the_factored_path(monkeypatch):
+def test_lamp_with_many_labels_takes_the_factored_path(monkeypatch, policy):
     # Many labels over few features: the feature-to-label stages of both
     # steps are factored, and the model's output is the plain one.
     torch.manual_seed(0)
@@ -689,14 +533,14 @@ def test_lamp_with_many_labels_takes_the_factored_path(monkeypatch):
 
     factored = run()
     assert calls == [1, 3]
-    monkeypatch.setattr(dense_lamp_conv, 'FACTORED_MAX_COST', 0.0)
+    policy(factored_max_cost=0.0)
     plain = run()
     assert calls == [1, 3]
     assert_all_close(factored, plain, atol=1e-5)
 
 
 @pytest.mark.parametrize('shared', [False, True])
-def test_factored_attention_per_ragged_group(monkeypatch, shared):
+def test_factored_attention_per_ragged_group(monkeypatch, shared, policy):
     # Documents of very different lengths: the factored message is computed
     # per group of similar size, on trimmed sources, with the padded
     # plain path's outputs and gradients.
@@ -712,15 +556,15 @@ def test_factored_attention_per_ragged_group(monkeypatch, shared):
     # Records the number of groups (the method's `groups` argument).
     calls = spy_on(monkeypatch, DenseLaMPConv, '_factored_groups',
                    lambda *args, **kwargs: len(args[-2]))
-    monkeypatch.setattr(dense_lamp_conv, 'RAGGED_MIN_WEIGHTS', 0)
+    policy(ragged_min_weights=0)
 
     def run(cost):
-        monkeypatch.setattr(dense_lamp_conv, 'FACTORED_MAX_COST', cost)
+        policy(factored_max_cost=cost)
         return dense_grads(conv, x_src, x_dst, w, mask=mask)
 
     factored = run(float('inf'))
     assert len(calls) == 1 and calls[0] > 1
-    monkeypatch.setattr(dense_lamp_conv, 'RAGGED_MAX_FILL', 0.0)
+    policy(ragged_max_fill=0.0)
     plain = run(0.0)
     assert len(calls) == 1
     assert all(t is not None for t in factored)
@@ -728,14 +572,14 @@ def test_factored_attention_per_ragged_group(monkeypatch, shared):
     assert torch.all(factored[1][~mask] == 0)  # padding: no gradient
     # Under the default threshold the groups' mean size decides: factored
     # through its groups, though not on the padded sources.
-    monkeypatch.setattr(dense_lamp_conv, 'FACTORED_MAX_COST', 0.8)
-    monkeypatch.setattr(dense_lamp_conv, 'RAGGED_MAX_FILL', 0.5)
-    groups = dense_lamp_conv.ragged_groups(lengths)
+    policy(factored_max_cost=0.8)
+    policy(ragged_max_fill=0.5)
+    groups = A.ragged_groups(lengths)
     mean_size = sum(i.numel() * n for i, n in groups) / B
     args = (32, 32, 4, shared)
-    plain_cost = dense_lamp_conv.factored_costs(L, 27 / B, *args)[0]
-    assert dense_lamp_conv.factored_costs(L, mean_size, *args)[1] <= \
+    plain_cost = A.factored_costs(L, 27 / B, *args)[0]
+    assert A.factored_costs(L, mean_size, *args)[1] <= \
         0.8 * plain_cost
-    assert dense_lamp_conv.factored_costs(L, S, *args)[1] > 0.8 * plain_cost
+    assert A.factored_costs(L, S, *args)[1] > 0.8 * plain_cost
     conv((x_src, x_dst), mask=mask)
     assert len(calls) == 2

@@ -9,6 +9,7 @@ from torch.autograd import gradcheck
 from torch.func import functional_call
 
 from lamp_geometric.nn import DenseLaMPConv, LaMP, LaMPConv
+from lamp_geometric.nn.attention import attention_policy
 
 # Few examples, no deadline: every example builds and runs a small model on a
 # shared, busy CPU.
@@ -17,13 +18,10 @@ PROPERTY = settings(max_examples=8, deadline=None, derandomize=True,
 D = 8  # channels (2 heads of 4)
 
 
-# LaMPConv runs a fused edge attention unless `conv.fused = False` (then
-# PyG's `propagate`).  Both are checked in float64: the fused kernel
-# computes in the promoted dtype of its inputs and float32.
-FUSED = [
-    pytest.param(False, id='propagate'),
-    pytest.param(True, id='fused'),
-]
+# LaMPConv runs the fused 'edge' attention backend unless the policy forces
+# the 'segment' one (PyG's `propagate`).  Both are checked in float64: the
+# fused kernel computes in the promoted dtype of its inputs and float32.
+SPARSE_BACKENDS = ['segment', 'edge']
 
 
 def _params(module, names):
@@ -37,11 +35,10 @@ PARAMS = ('lin_query.weight', 'lin_key.weight', 'lin_value.weight',
           'lin_out.weight', 'lin1.weight', 'norm1.weight')
 
 
-@pytest.mark.parametrize('fused', FUSED)
-def test_gradcheck_lamp_conv_homogeneous(fused):
+@pytest.mark.parametrize('backend', SPARSE_BACKENDS)
+def test_gradcheck_lamp_conv_homogeneous(backend):
     torch.manual_seed(0)
     conv = LaMPConv(D, D, heads=2).double().eval()
-    conv.fused = fused
     x = torch.randn(5, D, dtype=torch.double, requires_grad=True)
     # Node 4 has no incoming edge (zero message), 0 -> 1 is duplicated.
     ei = torch.tensor([[0, 1, 2, 3, 0, 0, 2], [1, 0, 1, 2, 1, 3, 2]])
@@ -50,14 +47,14 @@ def test_gradcheck_lamp_conv_homogeneous(fused):
     def fn(x, *ps):
         return functional_call(conv, dict(zip(PARAMS, ps)), (x, ei))
 
-    assert gradcheck(fn, (x, ) + params, eps=1e-6, atol=1e-5)
+    with attention_policy(backend=backend):
+        assert gradcheck(fn, (x, ) + params, eps=1e-6, atol=1e-5)
 
 
-@pytest.mark.parametrize('fused', FUSED)
-def test_gradcheck_lamp_conv_bipartite(fused):
+@pytest.mark.parametrize('backend', SPARSE_BACKENDS)
+def test_gradcheck_lamp_conv_bipartite(backend):
     torch.manual_seed(0)
     conv = LaMPConv((6, D), D, heads=2).double().eval()
-    conv.fused = fused
     x_src = torch.randn(4, 6, dtype=torch.double, requires_grad=True)
     x_dst = torch.randn(3, D, dtype=torch.double, requires_grad=True)
     ei = torch.tensor([[0, 1, 2, 3, 1], [0, 0, 1, 1, 2]])
@@ -67,7 +64,8 @@ def test_gradcheck_lamp_conv_bipartite(fused):
         return functional_call(conv, dict(zip(PARAMS, ps)),
                                ((x_src, x_dst), ei))
 
-    assert gradcheck(fn, (x_src, x_dst) + params, eps=1e-6, atol=1e-5)
+    with attention_policy(backend=backend):
+        assert gradcheck(fn, (x_src, x_dst) + params, eps=1e-6, atol=1e-5)
 
 
 def test_gradcheck_dense_lamp_conv_bipartite_with_mask():

@@ -1,9 +1,7 @@
-import math
 import typing
 from typing import Optional, Tuple, Union
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from torch_geometric.nn.conv import MessagePassing
@@ -14,12 +12,16 @@ from torch_geometric.typing import (
     PairTensor,
     SparseTensor,
 )
-from torch_geometric.utils import is_torch_sparse_tensor, softmax
+from torch_geometric.utils import is_torch_sparse_tensor
 from torch_geometric.utils.sparse import set_sparse_value
 
 from lamp_geometric.nn._compat import is_compiling
-from lamp_geometric.nn.conv._block import LaMPBlockMixin, dropout
-from lamp_geometric.nn.conv._edge_attention import edge_attention
+from lamp_geometric.nn.attention import (
+    edge_attention,
+    get_policy,
+    segment_attention,
+)
+from lamp_geometric.nn.conv._block import LaMPBlockMixin
 
 if typing.TYPE_CHECKING:
     from typing import overload
@@ -62,6 +64,15 @@ class LaMPConv(LaMPBlockMixin, MessagePassing):
     output is the residual path alone (never NaN).
     :class:`~lamp_geometric.nn.DenseLaMPConv` computes the same block on
     padded tensors with identical parameters.
+
+    The attention runs on one of two backends of
+    :mod:`lamp_geometric.nn.attention`, as the current
+    :class:`~lamp_geometric.nn.attention.AttentionPolicy` chooses: the
+    fused, memory-lean ``'edge'`` backend for a plain :obj:`edge_index`
+    (the default), else the ``'segment'`` backend inside
+    :meth:`~torch_geometric.nn.conv.MessagePassing.propagate` (sparse
+    layouts, hooks, explain mode, decomposed layers, compilation, another
+    aggregation, or ``with attention_policy(backend='segment')``).
 
     Args:
         in_channels (int or tuple): Size of each input sample. A tuple
@@ -110,7 +121,6 @@ class LaMPConv(LaMPBlockMixin, MessagePassing):
         self._init_block(in_channels, out_channels, heads, dropout,
                          ff_channels, bias)
         self._alpha = None
-        self.fused = True
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -177,35 +187,16 @@ class LaMPConv(LaMPBlockMixin, MessagePassing):
 
         if isinstance(x, Tensor):
             x = (x, x)
-
-        if isinstance(edge_index, Tensor) and is_torch_sparse_tensor(
-                edge_index):
-            # `MessagePassing` reads CSR and coalesced COO adjacencies only:
-            # a CSC one (e.g. `to_torch_csr_tensor(edge_index).t()`) is
-            # converted to CSR, and a transposed COO one is coalesced.
-            if edge_index.layout == torch.sparse_csc:
-                edge_index = edge_index.to_sparse_csr()
-            elif (edge_index.layout == torch.sparse_coo
-                  and not edge_index.is_coalesced()):
-                edge_index = edge_index.coalesce()
+        edge_index = self._readable(edge_index)
 
         query, key, value = self._project(x[0], x[1], x[0] is x[1])
         query = query.view(-1, H, D)
         key = key.view(-1, H, D)
         value = value.view(-1, H, D)
 
-        if self._use_fused(edge_index):
+        if self._fusable(edge_index) and get_policy().edge():
             assert isinstance(edge_index, Tensor)
-            p = self.dropout if self.training else 0.0
-            try:
-                out, alpha = edge_attention(query, key, value, edge_index[0],
-                                            edge_index[1], query.size(0), p)
-            except (IndexError, RuntimeError):
-                # An index out of range: `propagate`'s clear message.
-                self._index_select_safe(key, edge_index[0])
-                self._index_select_safe(query, edge_index[1])
-                raise
-            out = out.to(value.dtype)
+            out, alpha = self._edge_attention(query, key, value, edge_index)
         else:
             # propagate_type: (query: Tensor, key: Tensor, value: Tensor)
             out = self.propagate(edge_index, query=query, key=key,
@@ -226,12 +217,42 @@ class LaMPConv(LaMPBlockMixin, MessagePassing):
                 return out, edge_index.set_value(alpha, layout='coo')
         return out
 
-    def _use_fused(self, edge_index: Adj) -> bool:
-        # The fused edge attention (see `_edge_attention.py`) reads a plain
-        # `edge_index` tensor; everything MessagePassing offers beyond that
-        # (sparse layouts, hooks, explainers, decomposed layers, compilation,
-        # another aggregation) goes through `propagate`.
-        if not self.fused or type(edge_index) is not Tensor:
+    @staticmethod
+    def _readable(edge_index: Adj) -> Adj:
+        r"""`MessagePassing` reads CSR and coalesced COO adjacencies only: a
+        CSC one (e.g. ``to_torch_csr_tensor(edge_index).t()``) is converted
+        to CSR, and a transposed COO one is coalesced."""
+        if isinstance(edge_index, Tensor) and is_torch_sparse_tensor(
+                edge_index):
+            if edge_index.layout == torch.sparse_csc:
+                return edge_index.to_sparse_csr()
+            if (edge_index.layout == torch.sparse_coo
+                    and not edge_index.is_coalesced()):
+                return edge_index.coalesce()
+        return edge_index
+
+    def _edge_attention(self, query: Tensor, key: Tensor, value: Tensor,
+                        edge_index: Tensor) -> Tuple[Tensor, Tensor]:
+        r"""The ``'edge'`` backend: messages :obj:`[N_dst, H, D]` and
+        attention :obj:`[E, H]`."""
+        p = self.dropout if self.training else 0.0
+        try:
+            out, alpha = edge_attention(query, key, value, edge_index[0],
+                                        edge_index[1], query.size(0), p)
+        except (IndexError, RuntimeError):
+            # An index out of range: `propagate`'s clear message.
+            self._index_select_safe(key, edge_index[0])
+            self._index_select_safe(query, edge_index[1])
+            raise
+        return out.to(value.dtype), alpha
+
+    def _fusable(self, edge_index: Adj) -> bool:
+        r"""Whether the ``'edge'`` backend can compute this call: it reads a
+        plain :obj:`edge_index` tensor; everything
+        :class:`~torch_geometric.nn.conv.MessagePassing` offers beyond that
+        (sparse layouts, hooks, explainers, decomposed layers, compilation,
+        another aggregation) goes through :meth:`propagate`."""
+        if type(edge_index) is not Tensor:
             return False
         if (edge_index.dim() != 2 or edge_index.size(0) != 2
                 or edge_index.dtype != torch.long):
@@ -249,12 +270,10 @@ class LaMPConv(LaMPBlockMixin, MessagePassing):
     def message(self, query_i: Tensor, key_j: Tensor, value_j: Tensor,
                 index: Tensor, ptr: OptTensor,
                 size_i: Optional[int]) -> Tensor:
-        scale = 1.0 / math.sqrt(query_i.size(-1))
-        alpha = (query_i * key_j).sum(dim=-1) * scale
-        alpha = softmax(alpha, index, ptr, size_i)
-        self._alpha = alpha
-        alpha = dropout(alpha, self.dropout, self.training)
-        return value_j * alpha.unsqueeze(-1)
+        p = self.dropout if self.training else 0.0
+        msg, self._alpha = segment_attention(query_i, key_j, value_j, index,
+                                             ptr, size_i, p)
+        return msg
 
     def __repr__(self) -> str:
         return f'{self.__class__.__name__}({self._repr_args()})'

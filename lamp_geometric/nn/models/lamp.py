@@ -1,5 +1,4 @@
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Dict, List, Optional, Tuple, Union
 
 import torch
@@ -14,43 +13,11 @@ from torch_geometric.utils import (
 )
 
 from lamp_geometric.nn._compat import autocast_dtype
+from lamp_geometric.nn.attention import get_policy
 from lamp_geometric.nn.conv import DenseLaMPConv, LaMPConv
 from lamp_geometric.nn.encoders import encode
 from lamp_geometric.nn.label_graph import LabelGraph
 from lamp_geometric.nn.utils import validate_edge_index
-
-#: Label graphs at least this dense (edges / L^2, self loops included) run on
-#: the dense path when ``path='auto'``, by attention head dimension
-#: :math:`d / K`.  Measured by ``benchmarks/density/`` (see
-#: ``benchmarks/README.md``; one label-to-label layer, B=32, L=256 and 983):
-#: the dense layer's cost per label pair depends little on the head
-#: dimension, the sparse layer's cost per edge grows with it.  With 128
-#: (d=512, 4 heads) both train equally fast at 3-4% density, with 16 (d=64,
-#: 4 heads) at about 10-15%; in inference (no attention dropout, fused
-#: attention kernel) the dense layer wins from lower densities.
-DENSE_THRESHOLDS: Dict[int, float] = {16: 0.10, 128: 0.03}
-#: The threshold at the paper's width (d=512, 4 heads: head dimension 128).
-DENSE_THRESHOLD: float = DENSE_THRESHOLDS[128]
-
-
-def default_dense_threshold(head_channels: int) -> float:
-    r"""The density from which :class:`LaMP` (``path='auto'``) takes the
-    dense label-to-label path for heads of :obj:`head_channels` channels:
-    :obj:`DENSE_THRESHOLDS`, interpolated linearly in
-    :math:`\log` (head dimension) and :math:`\log` (density) between the
-    measured head dimensions and constant beyond them."""
-    dims = sorted(DENSE_THRESHOLDS)
-    if head_channels <= dims[0]:
-        return DENSE_THRESHOLDS[dims[0]]
-    if head_channels >= dims[-1]:
-        return DENSE_THRESHOLDS[dims[-1]]
-    for lo, hi in zip(dims[:-1], dims[1:]):
-        if lo <= head_channels <= hi:
-            w = math.log(head_channels / lo) / math.log(hi / lo)
-            return math.exp((1 - w) * math.log(DENSE_THRESHOLDS[lo]) +
-                            w * math.log(DENSE_THRESHOLDS[hi]))
-    raise AssertionError('unreachable')
-
 
 def label_log_odds(prevalence: Tensor, num_labels: int,
                    eps: float = 1e-4) -> Tensor:
@@ -139,6 +106,11 @@ class LaMP(torch.nn.Module):
     (one fused attention kernel); sparse priors and :obj:`'el'` run on
     :class:`~lamp_geometric.nn.LaMPConv` with a replicated
     :obj:`edge_index`.  Both paths have identical parameters and outputs.
+    With :obj:`path='auto'` the current
+    :class:`~lamp_geometric.nn.attention.AttentionPolicy` chooses them
+    when the model is built (by density, or by the kind of a forced
+    backend); within each layer it chooses the attention backend at every
+    call.
 
     Args:
         num_labels (int): Number of labels :math:`L`.
@@ -182,8 +154,10 @@ class LaMP(torch.nn.Module):
             the model choose by graph density. (default: :obj:`'auto'`)
         dense_threshold (float, optional): With :obj:`path='auto'`, label
             graphs at least this dense use the dense path.
-            (default: :obj:`None`: :func:`default_dense_threshold` of the
-            head dimension :obj:`hidden_channels // heads`, measured)
+            (default: :obj:`None`: the measured threshold of the current
+            :class:`~lamp_geometric.nn.attention.AttentionPolicy` for the
+            head dimension :obj:`hidden_channels // heads`, from its
+            ``dense_threshold_for``)
     """
     def __init__(
         self,
@@ -241,9 +215,10 @@ class LaMP(torch.nn.Module):
         self.tie_weights = tie_weights
         self.label_init_std = label_init_std
         self.path = path
+        head_channels = max(1, hidden_channels // max(1, heads))
+        policy = get_policy()
         if dense_threshold is None:
-            dense_threshold = default_dense_threshold(
-                max(1, hidden_channels // max(1, heads)))
+            dense_threshold = policy.dense_threshold_for(head_channels)
         self.dense_threshold = dense_threshold
 
         L = num_labels
@@ -270,10 +245,14 @@ class LaMP(torch.nn.Module):
         if readout_bias:
             self.readout_bias = Parameter(torch.empty(L))
 
-        xy_dense = path in ('auto', 'dense')
-        yy_dense = path == 'dense' or (path == 'auto'
-                                       and label_graph != 'el'
-                                       and self.label_density >= dense_threshold)
+        if path == 'auto':
+            policy = replace(policy, dense_threshold=dense_threshold)
+            xy_dense = policy.dense_graph(None, head_channels)
+            yy_dense = policy.dense_graph(
+                0.0 if label_graph == 'el' else self.label_density,
+                head_channels)
+        else:
+            xy_dense = yy_dense = path == 'dense'
         self.xy_dense, self.yy_dense = xy_dense, yy_dense
         xy_cls = DenseLaMPConv if xy_dense else LaMPConv
         yy_cls = DenseLaMPConv if yy_dense else LaMPConv

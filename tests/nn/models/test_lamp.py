@@ -476,28 +476,9 @@ def test_lamp_num_samples_check():
         model.forward_features(z, batch, num_samples=1)
 
 
-def test_default_dense_threshold_follows_the_head_dimension():
-    from lamp_geometric.nn.models import (
-        DENSE_THRESHOLD,
-        DENSE_THRESHOLDS,
-        default_dense_threshold,
-    )
-    dims = sorted(DENSE_THRESHOLDS)
-    assert default_dense_threshold(128) == DENSE_THRESHOLD
-    for dim in dims:
-        assert default_dense_threshold(dim) == DENSE_THRESHOLDS[dim]
-    # Constant beyond the measured dimensions, monotone between them:
-    assert default_dense_threshold(1) == DENSE_THRESHOLDS[dims[0]]
-    assert default_dense_threshold(4096) == DENSE_THRESHOLDS[dims[-1]]
-    values = [default_dense_threshold(h) for h in range(dims[0],
-                                                        dims[-1] + 1)]
-    assert all(a >= b for a, b in zip(values, values[1:]))
-    # Halfway in log(head dimension): the geometric mean.
-    mid = default_dense_threshold(round((dims[0] * dims[-1])**0.5))
-    assert mid == pytest.approx(
-        (DENSE_THRESHOLDS[dims[0]] * DENSE_THRESHOLDS[dims[-1]])**0.5,
-        rel=0.05)
-
+def test_lamp_dense_threshold_follows_the_head_dimension():
+    from lamp_geometric.nn import AttentionPolicy, attention_policy
+    thresholds = AttentionPolicy().dense_thresholds
     # A prior of 5% density: sparse with narrow heads, dense with wide ones.
     L = 40
     ei = torch.stack([torch.arange(L), (torch.arange(L) + 1) % L])
@@ -505,10 +486,23 @@ def test_default_dense_threshold_follows_the_head_dimension():
     wide = LaMP(L, 512, heads=4, label_graph='pr', label_edge_index=ei)
     assert narrow.label_density == pytest.approx(2 * L / L**2)
     assert not narrow.yy_dense and wide.yy_dense
-    assert narrow.dense_threshold == DENSE_THRESHOLDS[16]
+    assert narrow.dense_threshold == thresholds[16]
     forced = LaMP(L, 64, heads=4, label_graph='pr', label_edge_index=ei,
                   dense_threshold=0.01)
     assert forced.yy_dense and forced.dense_threshold == 0.01
+    # The policy current when the model is built chooses its layers:
+    with AttentionPolicy(dense_threshold=0.01):
+        assert LaMP(L, 64, heads=4, label_graph='pr',
+                    label_edge_index=ei).yy_dense
+    with attention_policy(backend='edge'):
+        model = LaMP(L, 512, heads=4, label_graph='pr', label_edge_index=ei)
+        assert not model.xy_dense and not model.yy_dense
+    with attention_policy(backend='ragged'):
+        model = LaMP(L, 64, heads=4, label_graph='el')
+        assert model.xy_dense and model.yy_dense
+    # An explicit path wins over the policy:
+    with attention_policy(backend='edge'):
+        assert LaMP(L, 64, heads=4, path='dense').yy_dense
 
 
 def test_lamp_takes_a_label_graph():

@@ -1,4 +1,5 @@
-r"""Memory-lean multi-head attention over the edges of a sparse graph.
+r"""Memory-lean multi-head attention over the edges of a sparse graph: the
+``'edge'`` backend.
 
 :class:`~lamp_geometric.nn.LaMPConv` computes, for every edge
 :math:`j \to i` and head :math:`k`,
@@ -26,10 +27,8 @@ from torch import Tensor
 
 from torch_geometric.utils import scatter, softmax
 
+from lamp_geometric.nn.attention.policy import get_policy
 from lamp_geometric.nn.dropout import as_factor, keep_mask
-
-#: Elements of one gathered :obj:`[chunk, H, D]` buffer (4 MiB in float32).
-CHUNK_ELEMENTS: int = 2**20
 
 
 class EdgeAttention(torch.autograd.Function):
@@ -41,14 +40,16 @@ class EdgeAttention(torch.autograd.Function):
     dropout probability.  Returns the aggregated messages
     :obj:`[N_dst, H, D]` (float32, or float64 for float64 inputs) and the
     attention :obj:`[E, H]` before
-    dropout (not differentiable).
+    dropout (not differentiable).  The edges are processed in chunks of
+    :obj:`AttentionPolicy.edge_chunk_elements
+    <lamp_geometric.nn.attention.AttentionPolicy>` gathered elements.
     """
     @staticmethod
     def forward(ctx, query: Tensor, key: Tensor, value: Tensor, src: Tensor,
                 dst: Tensor, ptr: Optional[Tensor], num_dst: int,
                 dropout: float) -> Tuple[Tensor, Tensor]:
         E, (H, D) = src.numel(), query.shape[1:]
-        chunk = max(1, CHUNK_ELEMENTS // (H * D))
+        chunk = max(1, get_policy().edge_chunk_elements // (H * D))
         scale = D**-0.5
         acc = torch.promote_types(query.dtype, torch.float32)
 
