@@ -452,27 +452,10 @@ class MultiLabelDataset(InMemoryDataset):
         r"""The targets of all samples :obj:`[N, L]` (``NaN``: missing)."""
         return self._data.y
 
-    def label_edge_index(self, train_idx: Optional[Tensor] = None) -> Tensor:
-        r"""The prior label graph of LaMP\ :sub:`pr`: the data set's known
-        graph, or by default the co-occurrence graph (an edge between two
-        labels positive together in at least one sample) of the *training*
-        split only.
-
-        Kept for backward compatibility: the graph is built by
-        :func:`lamp_geometric.graphs.dataset_prior`, which new code calls
-        directly.
-
-        Args:
-            train_idx (torch.Tensor, optional): The training indices to use
-                (e.g. a subset). (default: :attr:`train_idx`)
-        """
-        from lamp_geometric.graphs import dataset_prior
-
-        return dataset_prior(self, train_idx)
-
     @property
     def prior_name(self) -> str:
-        r"""What :meth:`label_edge_index` builds, for messages."""
+        r"""What :func:`lamp_geometric.graphs.dataset_prior` builds for
+        this data set, for messages."""
         return 'co-occurrence in the training split'
 
     def summary(self) -> str:

@@ -179,15 +179,6 @@ class TFPPI(MultiLabelDataset):
         if self.standardize:
             self._standardize_values()
 
-    def ppi_report(self) -> Dict[str, object]:
-        r"""What the PPI graph (:meth:`label_edge_index`) ignored: unknown
-        proteins, rows dropped, rows under :obj:`min_score`,
-        self-interactions (see :func:`lamp_geometric.graphs.ppi`)."""
-        from lamp_geometric.graphs import dataset_prior
-
-        _, report = dataset_prior(self, return_ignored=True)
-        return report
-
     @property
     def prior_name(self) -> str:
         return 'TF-TF protein-protein interactions'

@@ -13,7 +13,7 @@ from lamp_geometric.data.reuters import (
     parse_sgml,
     tokenize,
 )
-from lamp_geometric.graphs import co_occurrence
+from lamp_geometric.graphs import co_occurrence, dataset_prior
 
 DATA_DIR = os.environ.get('LAMP_DATA')
 needs_data = pytest.mark.skipif(
@@ -155,7 +155,7 @@ def test_reuters_real(reuters):
 @needs_data
 @pytest.mark.data
 def test_reuters_prior_uses_training_rows_only(reuters):
-    prior = reuters.label_edge_index()
+    prior = dataset_prior(reuters)
     y = reuters.label_matrix
     expected = co_occurrence(y[reuters.train_idx])
     assert torch.equal(prior, expected)

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from lamp_geometric.data import TFPPI
+from lamp_geometric.graphs import dataset_prior
 
 DATA_DIR = os.environ.get('LAMP_DATA')
 needs_data = pytest.mark.skipif(
@@ -40,7 +41,7 @@ def tiny(tmp_path):
 def test_tiny_tf_ppi(tiny, tmp_path):
     with pytest.warns(UserWarning, match="1 of the 4 names.*'TFX'"):
         ds = TFPPI(tiny, root=str(tmp_path / 'c'), verbose=False)
-        prior = ds.label_edge_index()
+        prior = dataset_prior(ds)
     assert ds.label_names == ['TF1', 'TF2', 'TF3']
     assert len(ds) == 20  # TF genes (no motif) and NOEXPR dropped
     assert ds.stats['dropped_without_motif'] == 3
@@ -50,7 +51,7 @@ def test_tiny_tf_ppi(tiny, tmp_path):
     assert ds[0].x.tolist() == [0, 1, 2]
     # TF1-TF2 only: the self-interaction and the unknown TFX are dropped.
     assert edges(prior) == {(0, 1), (1, 0)}
-    report = ds.ppi_report()
+    _, report = dataset_prior(ds, return_ignored=True)
     assert report['names'] == ['TFX'] and report['self_interactions'] == 1
 
     # Values standardised with training statistics.
@@ -84,10 +85,10 @@ def test_tf_ppi_real(tmp_path_factory):
     assert ds.stats['dropped_without_expression'] == 0
     assert ds.stats['ppi_rows'] == 238
     assert ds.stats['genes_without_positive'] == 0
-    report = ds.ppi_report()
+    _, report = dataset_prior(ds, return_ignored=True)
     assert report['names'] == [] and report['self_interactions'] == 42
     # 238 rows = 42 self-interactions + 196 TF pairs (both directions).
-    assert ds.label_edge_index().size(1) == 2 * 196
+    assert dataset_prior(ds).size(1) == 2 * 196
     assert [ds.train_idx.numel(), ds.val_idx.numel(),
             ds.test_idx.numel()] == [731, 91, 91]
     d = ds[0]
