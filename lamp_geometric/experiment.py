@@ -66,6 +66,7 @@ from lamp_geometric.data import (
     random_split,
     scaffold_split,
 )
+from lamp_geometric.graphs import label_graph as make_label_graph
 from lamp_geometric.history import describe_fit, plot_history
 from lamp_geometric.nn import FingerprintNodes, LaMP
 from lamp_geometric.nn.feature_encoders import feature_encoder
@@ -470,10 +471,11 @@ def build_model(config: ExperimentConfig, training: TrainingConfig,
         model_config.update(mlp_layers=config.mlp_layers,
                             mlp_input_norm=mlp.input_norm)
         return mlp, model_config
+    graph = make_label_graph(config.label_graph, num_labels,
+                             label_edge_index)
     model = LaMP(num_labels, training.hidden, encoder=encoder,
                  steps=training.steps, heads=training.heads,
-                 dropout=training.dropout, label_graph=config.label_graph,
-                 label_edge_index=label_edge_index)
+                 dropout=training.dropout, label_graph=graph)
     return model, model_config
 
 
