@@ -7,6 +7,7 @@ import torch
 
 from lamp_geometric.data import RCV1Subset
 from lamp_geometric.data.reuters import UNK
+from lamp_geometric.graphs import dataset_prior
 
 DATA_DIR = os.environ.get('LAMP_DATA')
 needs_data = pytest.mark.skipif(
@@ -48,7 +49,7 @@ def test_tiny_rcv1(tiny, tmp_path):
     assert words == ['common', 'word1']  # lowercased, in order
 
     # The tree: A-A1 and B-B1 (both directions); Root, A2 and A11 ignored.
-    assert edges(ds.label_edge_index()) == {(0, 1), (1, 0), (2, 3), (3, 2)}
+    assert edges(dataset_prior(ds)) == {(0, 1), (1, 0), (2, 3), (3, 2)}
     assert ds.ignored_topics == ['A11', 'A2']
     assert ds.prior_name == 'RCV1 topic tree'
 
@@ -75,7 +76,7 @@ def test_taxonomy_labels_and_ancestors(tiny, tmp_path):
     assert ds.label_names == ['A', 'A1', 'A11', 'A2', 'B', 'B1']
     assert ds.label_matrix[:, 2].sum() == 0  # never observed
     i = {n: k for k, n in enumerate(ds.label_names)}
-    got = edges(ds.label_edge_index())
+    got = edges(dataset_prior(ds))
     assert (i['A'], i['A11']) in got and (i['A11'], i['A']) in got
     assert (i['A1'], i['B']) not in got
     with pytest.raises(ValueError, match='observed'):
@@ -108,7 +109,7 @@ def test_rcv1_real(rcv1):
     assert [rcv1.train_idx.numel(), rcv1.val_idx.numel(),
             rcv1.test_idx.numel()] == [1852, 232, 232]
     assert rcv1.ignored_topics == ['E141', 'E312', 'G156', 'G159', 'GMIL']
-    ei = rcv1.label_edge_index()
+    ei = dataset_prior(rcv1)
     # 98 topics, 4 of them top-level (children of Root): 94 parent-child
     # edges, both directions.
     assert ei.size(1) == 2 * 94
