@@ -22,6 +22,7 @@ SCRIPTS = (
     'layers/scatter.py',
     'train_step/train_step.py',
     'train_step/ragged.py',
+    'throughput/throughput.py',
     'scaling/scaling.py',
     'density/density.py',
 )

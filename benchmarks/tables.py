@@ -148,13 +148,39 @@ def scatter(payload) -> str:
     return '\n'.join(out)
 
 
+def throughput_table(rows) -> str:
+    def pct(x):
+        return None if x is None else 100 * x
+
+    return C.table([dict(r, note=r.get('reference_skipped'),
+                         **{'eval_%': pct(r.get('eval_share')),
+                            'select_%': pct(r.get('select_share')),
+                            'tune_%': pct(r.get('tune_share'))})
+                    for r in rows],
+                   ['dataset', 'hidden', 'dtype', 'L', 'ours_ms',
+                    'reference_ms', 'ratio', 'baseline_ms', 'vs_baseline',
+                    'samples_per_s', 'collate_ms',
+                    'forward_ms', 'backward_ms', 'optimizer_ms',
+                    'eval_ms_per_batch', 'eval_%', 'select_%', 'tune_ms',
+                    'tune_%', 'gflop', 'gflops', 'pct_peak', 'note'])
+
+
+def throughput(payload) -> str:
+    out = [header(payload), '', f"config {payload['config']}", '']
+    for name, why in payload.get('skipped', {}).items():
+        out += [f'skipped {name}: {why}', '']
+    out += [throughput_table(payload['rows']), '']
+    return '\n'.join(out)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--quick', action='store_true')
     args = p.parse_args()
     name = 'results_quick.json' if args.quick else 'results.json'
     for folder, fn in (('layers', layers), ('train_step', train_step),
-                       ('scaling', scaling), ('density', density)):
+                       ('throughput', throughput), ('scaling', scaling),
+                       ('density', density)):
         path = ROOT / folder / name
         if not path.is_file():
             print(f'## {folder}: no {name}\n')

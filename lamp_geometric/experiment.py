@@ -323,6 +323,10 @@ def _validate(config: ExperimentConfig, training: TrainingConfig,
     if config.text and len(config.text) > 2:
         raise ValueError(f"--text takes one file or two (train, test); got "
                          f"{len(config.text)}")
+    if training.trace_test and config.encoder not in ('emb', 'fmp', 'mlp'):
+        raise ValueError(f"--trace-test traces the epochs of a network "
+                         f"(--encoder emb, fmp or mlp; got "
+                         f"'{config.encoder}')")
     if config.explain and config.encoder not in ('emb', 'fmp'):
         raise ValueError(f"--explain needs a LaMP network (--encoder emb "
                          f"or fmp; got '{config.encoder}')")
@@ -553,7 +557,8 @@ def _run_network(config: ExperimentConfig, training: TrainingConfig,
     start = time.perf_counter()
     result = train_model(model, train_loader, val_loader, training,
                          y_train=label_matrix(data.dataset)[data.splits[0]],
-                         device=device, log=epoch_log)
+                         device=device, log=epoch_log,
+                         test_loader=test_loader)
     train_time = time.perf_counter() - start
     say(describe_fit(result, training.select))
     if training.plot and main:
@@ -566,6 +571,7 @@ def _run_network(config: ExperimentConfig, training: TrainingConfig,
                 best_epoch=result.best_epoch,
                 last_epoch=result.last_epoch, converged=result.converged,
                 stopped_early=result.stopped_early,
+                timed_out=result.timed_out,
                 median_epoch_time=result.median_epoch_time,
                 train_time=train_time, history=result.history,
                 num_parameters=sum(p.numel() for p in model.parameters())

@@ -3,8 +3,9 @@ not) and a plot of its losses and validation criterion.
 
 The history is the per-epoch list of
 :attr:`lamp_geometric.train.FitResult.history` (``epoch``, ``train_loss``,
-``val_loss``, ``val_<criterion>``, ``lr``, ``time``), as written to the
-results JSON of every experiment.
+``val_loss``, ``val_<criterion>``, ``lr``, ``time``; with
+``--trace-test`` also ``test_<metric>``, ``elapsed`` and ``trace_time``),
+as written to the results JSON of every experiment.
 """
 from typing import Any, List, Mapping, Optional, Sequence
 
@@ -20,6 +21,8 @@ def describe_fit(result: Any, select: str) -> str:
             f"epoch {result.median_epoch_time:.2f}s")
     if result.stopped_early:
         line += '; stopped early'
+    if getattr(result, 'timed_out', False):
+        line += '; stopped at the time limit'
     if not result.converged:
         line += ('; not converged: the best epoch is the last, train '
                  'longer')

@@ -45,6 +45,7 @@ from lamp_geometric.train import (
     fit,
     make_optimizer,
     make_scheduler,
+    trace_test_split,
 )
 
 __all__ = ['TrainingConfig', 'add_config_arguments', 'config_from',
@@ -66,6 +67,10 @@ class TrainingConfig:
                           'improved for --patience epochs)')
     patience: int = _option(15, 'early stopping: epochs without a better '
                             'validation criterion (0: never stop early)')
+    max_minutes: float = _option(0.0, 'time limit: stop before an epoch '
+                                 'that, as long as the previous one, would '
+                                 'end after this many minutes of training '
+                                 '(0: none; the best epoch is kept)')
     ema: float = _option(0.0, 'validate, keep and return an exponential '
                          'moving average of the weights with this decay per '
                          'step (0: the raw weights)')
@@ -92,6 +97,13 @@ class TrainingConfig:
                                 "('--no-label-prior': at zero)")
     select: str = _option('roc_auc', 'validation criterion for the best '
                           'epoch', choices=SELECT_CHOICES)
+    trace_test: bool = _option(False, 'after every epoch, also score the '
+                               'test split at thresholds tuned on that '
+                               "epoch's validation predictions and keep the "
+                               'test metrics in the history, with the '
+                               'elapsed training time (a trace for learning '
+                               'curves: never used to pick the epoch; its '
+                               'own time is left out of the clock)')
     seed: int = _option(0, 'seed of the split, the initialisation and the '
                         'data order')
     device: str = _option('cpu', 'torch device')
@@ -180,6 +192,7 @@ def train_model(
     y_train: Optional[Any] = None,
     device: Optional[torch.device] = None,
     log: Optional[Callable[[str], None]] = None,
+    test_loader: Optional[Any] = None,
     **fit_kwargs: Any,
 ) -> FitResult:
     r"""Trains :obj:`model` with the recipe of :obj:`config` and leaves it
@@ -203,8 +216,19 @@ def train_model(
             the label prior. (default: :obj:`None`: no prior)
         device (torch.device, optional): (default: :obj:`config.device`)
         log (callable, optional): Receives one line per epoch.
+        test_loader (optional): The test split, for
+            :obj:`config.trace_test`: every epoch's test metrics (at
+            thresholds tuned on that epoch's validation predictions) and
+            the elapsed training time join the history
+            (:func:`~lamp_geometric.train.trace_test_split`); never used to
+            pick the epoch. (default: :obj:`None`)
         **fit_kwargs: Passed on to :func:`~lamp_geometric.train.fit`
-            (e.g. :obj:`checkpoint_path`, :obj:`progress`).
+            (e.g. :obj:`checkpoint_path`, :obj:`progress`,
+            :obj:`epoch_trace`).
+
+    Raises:
+        ValueError: If :obj:`config.trace_test` is set without a
+            :obj:`test_loader`.
     """
     device = torch.device(config.device if device is None else device)
     if (config.label_prior and y_train is not None
@@ -217,6 +241,11 @@ def train_model(
     scheduler = make_scheduler(optimizer, total,
                                warmup_steps=int(config.warmup * total),
                                schedule=config.schedule)
+    if config.trace_test:
+        if test_loader is None:
+            raise ValueError("trace_test=True needs the 'test_loader'")
+        fit_kwargs.setdefault('epoch_trace', trace_test_split(
+            test_loader, device, amp=config.amp))
     fit_kwargs.setdefault('progress', not config.quiet)
     return fit(model, train_loader, val_loader, config.epochs, optimizer,
                loss_fn=LaMPLoss(lambda_int=config.lambda_int),
@@ -224,5 +253,6 @@ def train_model(
                scheduler=scheduler, scheduler_interval='step',
                clip_norm=config.clip_norm or None,
                patience=config.patience or None, ema=config.ema or None,
+               max_time=config.max_minutes * 60 or None,
                amp=config.amp,
                **fit_kwargs)

@@ -26,6 +26,7 @@ from typing import (
     Dict,
     Iterator,
     List,
+    Mapping,
     Optional,
     Sequence,
     Tuple,
@@ -152,7 +153,13 @@ def amp_outputs(model: torch.nn.Module, batch, device: torch.device,
     return logits.float(), [x.float() for x in inter]
 
 
-def _targets(batch) -> Tensor:
+def batch_targets(batch) -> Tensor:
+    r"""The targets :obj:`[B, L]` of a batch as floats, checked.
+
+    Raises:
+        ValueError: For a target other than 0, 1 or NaN (missing), naming
+            the sample (and its data set row) and the label column.
+    """
     y = batch.y
     if y.dim() == 1:
         y = y.view(batch.num_graphs, -1)
@@ -199,7 +206,7 @@ def train_epoch(
         batch = batch.to(device)
         optimizer.zero_grad()
         logits, inter = amp_outputs(model, batch, device, amp)
-        loss = loss_fn(logits, _targets(batch), inter)
+        loss = loss_fn(logits, batch_targets(batch), inter)
         value = loss.item()
         finite = math.isfinite(value)
         if distributed:
@@ -256,7 +263,7 @@ def predict(
     for batch in loader:
         batch = batch.to(device)
         logits, inter = amp_outputs(model, batch, device, amp)
-        y = _targets(batch)
+        y = batch_targets(batch)
         if loss_fn is not None:
             total += float(loss_fn(logits, y, inter)) * batch.num_graphs
             count += batch.num_graphs
@@ -285,13 +292,18 @@ class FitResult:
         best_epoch (int): The epoch (1-based) with the best validation score.
         best_score (float): Its validation score.
         history (list of dict): Per epoch: train loss, validation loss and
-            validation metrics, epoch time in seconds.
+            validation metrics, learning rate, training time of the epoch
+            in seconds (:obj:`time`); with an :obj:`epoch_trace` also the
+            trace's numbers, its cost :obj:`trace_time` and
+            :obj:`elapsed` (see :func:`fit`).
         epoch_times (list of float): Seconds per training epoch.
         resumed_epoch (int): The last epoch of the checkpoint training
             resumed from (:obj:`0`: trained from the start).
         stopped_early (bool): Whether training stopped before
             :obj:`epochs` because the validation score had not improved for
             :obj:`patience` epochs.
+        timed_out (bool): Whether training stopped before :obj:`epochs`
+            because the next epoch would have ended past :obj:`max_time`.
     """
     best_epoch: int
     best_score: float
@@ -299,6 +311,7 @@ class FitResult:
     epoch_times: List[float] = field(default_factory=list)
     resumed_epoch: int = 0
     stopped_early: bool = False
+    timed_out: bool = False
 
     @property
     def last_epoch(self) -> int:
@@ -315,6 +328,12 @@ class FitResult:
     @property
     def median_epoch_time(self) -> float:
         return float(np.median(self.epoch_times)) if self.epoch_times else 0.
+
+
+#: What :func:`fit` calls after every epoch with :obj:`epoch_trace`:
+#: :obj:`(model, epoch, y_val, p_val) -> {name: value}`.
+EpochTrace = Callable[[torch.nn.Module, int, np.ndarray, np.ndarray],
+                      Mapping[str, float]]
 
 
 @contextlib.contextmanager
@@ -353,6 +372,8 @@ def fit(
     clip_norm: Optional[float] = None,
     patience: Optional[int] = None,
     ema: Optional[float] = None,
+    epoch_trace: Optional[EpochTrace] = None,
+    max_time: Optional[float] = None,
 ) -> FitResult:
     r"""Trains for :obj:`epochs` epochs and leaves :obj:`model` holding the
     weights of the epoch with the best validation score.
@@ -422,13 +443,37 @@ def fit(
             the validation set.  The best epoch is the same either way; with
             hundreds of labels, :obj:`'all'` can cost more than the training
             epoch. (default: :obj:`'select'`)
+        epoch_trace (callable, optional): Called after every epoch as
+            :obj:`epoch_trace(model, epoch, y_val, p_val)` with the weights
+            that were just validated (the moving average with :obj:`ema`),
+            the epoch and that epoch's validation targets and probabilities
+            (as :func:`predict` returns them); the numbers it returns (a
+            mapping from new keys to floats) join the epoch's history row.
+            It is a trace, never used to select the best epoch or to stop:
+            e.g. the test metrics of every epoch
+            (:obj:`TrainingConfig.trace_test`).  With it, every row also
+            holds :obj:`trace_time`, the seconds the trace took, and
+            :obj:`elapsed`, the wall-clock seconds from the start of
+            training to the end of the epoch's validation (training,
+            validation, checkpoints) without the traces' time: the clock of
+            the same run without the trace.  After a resume,
+            :obj:`elapsed` continues from the checkpoint's last row.  In a
+            distributed run it is called in every process (it may use
+            collectives such as :func:`predict`). (default: :obj:`None`)
+        max_time (float, optional): A wall-clock budget in seconds for the
+            epochs (training, validation, traces, checkpoints; continued
+            after a resume): training stops before an epoch that, taking as
+            long as the previous one, would end past it (at least one epoch
+            runs); the best epoch's weights are kept either way.
+            (default: :obj:`None`: no limit)
 
     Raises:
         ValueError: On an unknown :obj:`select` or :obj:`val_metrics`,
             :obj:`resume` without
             :obj:`checkpoint_path`, or a checkpoint that does not match this
             run (another :obj:`select`, a scheduler present in one but not
-            the other).
+            the other), or an :obj:`epoch_trace` that returns a key the
+            history row already has.
     """
     if select not in SELECT_CHOICES:
         raise ValueError(f"'select' must be one of {SELECT_CHOICES} (got "
@@ -443,6 +488,8 @@ def fit(
                          f"(got '{scheduler_interval}')")
     if patience is not None and patience < 1:
         raise ValueError(f"'patience' must be positive (got {patience})")
+    if max_time is not None and not max_time > 0:
+        raise ValueError(f"'max_time' must be positive (got {max_time})")
     if ema is not None and not 0.0 <= ema < 1.0:
         raise ValueError(f"'ema' must lie in [0, 1) (got {ema})")
     main = D.is_main_process()
@@ -515,6 +562,17 @@ def fit(
             model, device_ids=[device] if device.type == 'cuda' else None)
     sampler = getattr(train_loader, 'sampler', None)
 
+    # Two clocks, continued after a resume: `elapsed` leaves the traces'
+    # time out, the time limit counts it.
+    elapsed_before = spent_before = 0.0
+    if result.history:
+        last = result.history[-1]
+        elapsed_before = float(last.get('elapsed', sum(result.epoch_times)))
+        spent_before = elapsed_before + sum(
+            float(row.get('trace_time', 0.0)) for row in result.history)
+    traced = 0.0
+    previous = 0.0  # seconds of the last epoch of this call
+    clock = time.perf_counter()
     bar = tqdm(range(start_epoch, epochs + 1), desc='epochs',
                disable=not progress or not main, initial=start_epoch - 1,
                total=epochs)
@@ -530,6 +588,16 @@ def fit(
             result.stopped_early = True
             say(f"stopped after epoch {epoch - 1}: no better validation "
                 f"{select} for {patience} epochs")
+            break
+        out_of_time = (max_time is not None and
+                       spent_before + start - clock + previous > max_time)
+        if max_time is not None and D.is_distributed():
+            # All processes stop together (their clocks differ a little).
+            out_of_time = D.all_reduce_sum([float(out_of_time)])[0] > 0
+        if out_of_time:
+            result.timed_out = True
+            say(f"stopped after epoch {epoch - 1}: the next epoch would end "
+                f"past the time limit ({max_time / 60:.1f} min)")
             break
         lr = optimizer.param_groups[0]['lr']
         train_loss = train_epoch(
@@ -563,6 +631,20 @@ def fit(
         if math.isfinite(score) and sign * score > best_score:
             best_score, best_epoch = sign * score, epoch
             best_state = copy.deepcopy(held.state_dict())
+        if epoch_trace is not None:
+            # Measured before the trace: the clock leaves its time out.
+            row['elapsed'] = (elapsed_before + time.perf_counter() - clock
+                              - traced)
+            trace_start = time.perf_counter()
+            with _warn_once(seen_warnings):
+                extra = dict(epoch_trace(held, epoch, y_val, p_val))
+            row['trace_time'] = time.perf_counter() - trace_start
+            traced += row['trace_time']
+            clash = sorted(set(extra) & set(row))
+            if clash:
+                raise ValueError(f"'epoch_trace' returned {clash}, which the "
+                                 f"history row already has")
+            row.update({k: float(v) for k, v in extra.items()})
         if checkpoint_path is not None:
             save_training_state(
                 checkpoint_path, model=net, optimizer=optimizer,
@@ -576,6 +658,7 @@ def fit(
         say(f"epoch {epoch:3d}  train loss {train_loss:.4f}  val loss "
             f"{val_loss:.4f}  val {select} {score:.4f}  "
             f"{result.epoch_times[-1]:.1f}s")
+        previous = time.perf_counter() - start
     if best_state is not None:
         net.load_state_dict(best_state)
     result.best_epoch = best_epoch
@@ -600,6 +683,51 @@ def evaluate_splits(
     thresholds = M.tune_thresholds(y_val, p_val)
     return (M.evaluate(y_test, p_test, thresholds),
             M.evaluate(y_val, p_val, thresholds), thresholds)
+
+
+#: The metrics :func:`trace_test_split` also records under the original
+#: code's protocol (:obj:`test_paper_<metric>`).
+TRACE_PAPER_KEYS = ('ebF1', 'miF1', 'maF1')
+
+
+def trace_test_split(
+    test_loader: DataLoader,
+    device: torch.device = torch.device('cpu'),
+    amp: bool = False,
+) -> EpochTrace:
+    r"""An :obj:`epoch_trace` for :func:`fit` that scores the test split
+    after every epoch the way the final model is scored: it predicts
+    :obj:`test_loader`, tunes one threshold per metric on that epoch's
+    validation predictions (:func:`lamp_geometric.metrics.tune_thresholds`)
+    and evaluates the test predictions at them
+    (:func:`lamp_geometric.metrics.evaluate`).
+
+    The returned numbers are every metric of
+    :func:`~lamp_geometric.metrics.evaluate` as :obj:`test_<metric>`
+    (:obj:`test_ebF1`, :obj:`test_miF1`, :obj:`test_maF1`,
+    :obj:`test_roc_auc`, ...) and :obj:`test_paper_ebF1`,
+    :obj:`test_paper_miF1`, :obj:`test_paper_maF1` under the original
+    code's protocol (thresholds tuned under it; see
+    :mod:`lamp_geometric.metrics`).  They trace a learning curve: selecting
+    an epoch by them would leak the test set into model selection.
+
+    Args:
+        test_loader (DataLoader): The test split.
+        device (torch.device, optional): (default: CPU)
+        amp (bool, optional): Predict under bfloat16 autocast (see
+            :func:`amp_outputs`). (default: :obj:`False`)
+    """
+    def trace(model: torch.nn.Module, epoch: int, y_val: np.ndarray,
+              p_val: np.ndarray) -> Dict[str, float]:
+        y_test, p_test, _ = predict(model, test_loader, device, amp=amp)
+        row = {f'test_{k}': v for k, v in M.evaluate(
+            y_test, p_test, M.tune_thresholds(y_val, p_val)).items()}
+        paper = M.evaluate(y_test, p_test, M.tune_thresholds(
+            y_val, p_val, protocol='paper'), protocol='paper')
+        row.update({f'test_paper_{k}': paper[k] for k in TRACE_PAPER_KEYS})
+        return row
+
+    return trace
 
 
 def make_loaders(

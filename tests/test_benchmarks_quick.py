@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = ('layers', 'layers_mask_product', 'layers_keep_mask',
            'layers_factored', 'layers_scatter', 'train_step',
-           'train_step_ragged', 'scaling',
+           'train_step_ragged', 'throughput', 'scaling',
            'density')
 
 
@@ -45,6 +45,20 @@ def test_benchmarks_quick(tmp_path):
     # Every data set is timed or reported as skipped, with the reason.
     assert ({r['dataset'] for r in ragged['rows']} | set(ragged['skipped'])
             == {'bibtex', 'delicious', 'reuters'})
+    throughput = json.loads((tmp_path / 'throughput_quick.json')
+                            .read_text())
+    # Every data set is timed or reported as skipped, with the reason (SIDER
+    # ships with the package); the reference is timed on the same batches
+    # unless its row says why not.
+    rows = throughput['rows']
+    assert ({r['dataset'] for r in rows} | set(throughput['skipped'])
+            == {'sider', 'bibtex'})
+    assert {r['dtype'] for r in rows if r['dataset'] == 'sider'} == {
+        'fp32', 'bf16'}
+    assert all(r['ours_ms'] > 0 and r['samples_per_s'] > 0 and
+               r['eval_ms_per_batch'] > 0 and r['gflop'] > 0 for r in rows)
+    assert all((r['reference_ms'] is None) == bool(r['reference_skipped'])
+               for r in rows)
     layers = json.loads((tmp_path / 'layers_quick.json').read_text())
     assert any(r.get('layer') == 'reference'
                for run in layers['runs'].values() for r in run['rows'])

@@ -1,7 +1,6 @@
 r"""The experiment engine (:mod:`lamp_geometric.experiment`) through the
 command line of ``examples/mlc.py``, and ``benchmarks/accuracy/paper.py``
 on top of it."""
-import importlib.util
 import json
 import math
 import os
@@ -24,18 +23,12 @@ from lamp_geometric.graphs import co_occurrence
 from lamp_geometric.recipe import TrainingConfig
 from lamp_geometric.registry import get_dataset
 
+from bench_scripts import load_script
+
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 
-def _load_script(path):
-    spec = importlib.util.spec_from_file_location(
-        osp.splitext(osp.basename(path))[0], path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-paper = _load_script(osp.join(ROOT, 'benchmarks', 'accuracy', 'paper.py'))
+paper = load_script('accuracy', 'paper.py')
 
 
 class mlc:  # noqa: N801  (the command line of examples/mlc.py)
@@ -46,6 +39,7 @@ class mlc:  # noqa: N801  (the command line of examples/mlc.py)
     @staticmethod
     def main(argv):
         return run(build_parser().parse_args(argv))
+
 
 DATA_DIR = os.environ.get('LAMP_DATA')
 needs_data = pytest.mark.skipif(

@@ -91,3 +91,25 @@ def test_train_model_learns_a_toy_task(kind):
     logits = out if isinstance(out, torch.Tensor) else out.logits
     pred = torch.sigmoid(logits)[:, :2] > 0.5
     assert (pred == (batch.y[:, :2] > 0.5)).float().mean() > 0.9
+
+
+def test_trace_test_and_time_limit_options():
+    p = argparse.ArgumentParser()
+    add_config_arguments(p)
+    cfg = config_from(p.parse_args(['--trace-test', '--max-minutes', '0.5']))
+    assert cfg.trace_test and cfg.max_minutes == 0.5
+    defaults = TrainingConfig()
+    assert not defaults.trace_test and defaults.max_minutes == 0.0
+
+    torch.manual_seed(0)
+    train, val, y_train = toy_loaders()
+    config = TrainingConfig(epochs=2, hidden=16, heads=2, quiet=True,
+                            trace_test=True)
+    model = LaMP(3, 16, encoder=TokenEmbedding(6, 16), heads=2)
+    with pytest.raises(ValueError, match='test_loader'):
+        train_model(model, train, val, config)
+    # The validation loader stands in for a test split here.
+    result = train_model(model, train, val, config, test_loader=val)
+    for row in result.history:
+        assert {'test_ebF1', 'test_miF1', 'test_maF1', 'test_roc_auc',
+                'test_paper_ebF1', 'elapsed', 'trace_time'} <= set(row)

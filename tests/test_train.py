@@ -285,3 +285,77 @@ def test_fit_result_says_when_the_best_epoch_is_the_last():
     rows = [dict(epoch=e) for e in (1, 2, 3)]
     assert not FitResult(best_epoch=3, best_score=1.0, history=rows).converged
     assert FitResult(best_epoch=2, best_score=1.0, history=rows).converged
+
+
+def test_fit_epoch_trace_joins_the_history_off_the_clock(dataset, tmp_path):
+    import time
+
+    loaders, model, opt = small_fit_setup(dataset)
+    plain = fit(model, loaders[0], loaders[1], 3, opt, progress=False)
+    assert all('elapsed' not in row for row in plain.history)
+
+    calls = []
+
+    def trace(net, epoch, y_val, p_val):
+        calls.append((epoch, y_val.shape, p_val.shape))
+        time.sleep(0.3)
+        y_test, p_test, _ = predict(net, loaders[2])
+        return dict(test_mean=float(p_test.mean()), epoch_twice=2 * epoch)
+
+    loaders, model, opt = small_fit_setup(dataset)
+    start = time.perf_counter()
+    traced = fit(model, loaders[0], loaders[1], 3, opt, progress=False,
+                 epoch_trace=trace)
+    wall = time.perf_counter() - start
+    # The trace sees every epoch's validation predictions and changes
+    # nothing of the training: same losses, same best epoch.
+    assert calls == [(e, (2, 3), (2, 3)) for e in (1, 2, 3)]
+    assert [r['val_loss'] for r in traced.history] == [
+        r['val_loss'] for r in plain.history]
+    assert traced.best_epoch == plain.best_epoch
+    for row in traced.history:
+        assert row['epoch_twice'] == 2 * row['epoch']
+        assert 0.0 < row['test_mean'] < 1.0
+        assert row['trace_time'] >= 0.3
+    # `elapsed` grows and leaves the traces' 0.9 s out.
+    elapsed = [row['elapsed'] for row in traced.history]
+    assert elapsed == sorted(elapsed) and elapsed[0] > 0
+    assert elapsed[-1] < wall - 0.9
+    assert elapsed[-1] + sum(r['trace_time'] for r in traced.history) <= wall
+
+    # A trace may not overwrite the row's own numbers.
+    loaders, model, opt = small_fit_setup(dataset)
+    with pytest.raises(ValueError, match='val_loss'):
+        fit(model, loaders[0], loaders[1], 1, opt, progress=False,
+            epoch_trace=lambda *a: dict(val_loss=0.0))
+
+    # The trace's numbers are history: saved in the training state, and
+    # `elapsed` goes on from the checkpoint after a resume.
+    path = str(tmp_path / 'state.pt')
+    loaders, model, opt = small_fit_setup(dataset)
+    quick = lambda net, epoch, y, p: dict(seen=float(epoch))  # noqa: E731
+    first = fit(model, loaders[0], loaders[1], 2, opt, progress=False,
+                epoch_trace=quick, checkpoint_path=path)
+    loaders, model, opt = small_fit_setup(dataset)
+    resumed = fit(model, loaders[0], loaders[1], 3, opt, progress=False,
+                  epoch_trace=quick, checkpoint_path=path, resume=True)
+    assert resumed.resumed_epoch == 2
+    assert [r['seen'] for r in resumed.history] == [1.0, 2.0, 3.0]
+    assert resumed.history[1]['elapsed'] == pytest.approx(
+        first.history[1]['elapsed'])
+    assert resumed.history[2]['elapsed'] > resumed.history[1]['elapsed']
+
+
+def test_fit_stops_at_the_time_limit(dataset):
+    loaders, model, opt = small_fit_setup(dataset)
+    # One epoch always runs; the next would end past a 1 ms budget.
+    result = fit(model, loaders[0], loaders[1], 5, opt, progress=False,
+                 max_time=1e-3)
+    assert result.timed_out and not result.stopped_early
+    assert result.last_epoch == 1 and result.best_epoch == 1
+    loaders, model, opt = small_fit_setup(dataset)
+    result = fit(model, loaders[0], loaders[1], 2, opt, progress=False,
+                 max_time=3600.0)
+    assert not result.timed_out and result.last_epoch == 2
+    with pytest.raises(ValueError, match='max_time'):
+        fit(model, loaders[0], loaders[1], 1, opt, max_time=0.0)

@@ -168,7 +168,7 @@ def mean_std(values: Sequence[float]) -> tuple:
     return float(values.mean()), float(values.std())
 
 
-def _dataset_name(name: str) -> str:
+def dataset_name_arg(name: str) -> str:
     if name in SPLITS:
         return name
     try:
@@ -180,29 +180,38 @@ def _dataset_name(name: str) -> str:
     return name
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    p.add_argument('--datasets', nargs='+', default=list(DATASETS),
-                   type=_dataset_name)
-    p.add_argument('--variants', nargs='+', default=list(VARIANTS),
-                   choices=list(ALL_VARIANTS))
-    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    recipe = p.add_argument_group('recipe (default: the library\'s)')
-    add_config_arguments(recipe, TrainingConfig, only=RECIPE)
-    p.add_argument('--stem', default='paper',
+def add_run_arguments(p: argparse.ArgumentParser, stem: str,
+                      quick_help: str) -> None:
+    r"""The options every runs-file script of this folder shares: the
+    runs file's :obj:`--stem`, data limits and directories, threads and
+    device, :obj:`--quick`, :obj:`--out-dir`, :obj:`--render` and
+    :obj:`--fresh`."""
+    p.add_argument('--stem', default=stem,
                    help='name of the runs file and tables in --out-dir')
     experiment.add_experiment_arguments(
         p, only=('limit', 'limit_eval', 'data_dir', 'cache_dir'),
         training=False)
     add_config_arguments(p, TrainingConfig, only=('threads', 'device'))
-    p.add_argument('--quick', action='store_true',
-                   help=f'smoke test: {QUICK} (written to paper_quick.*)')
+    p.add_argument('--quick', action='store_true', help=quick_help)
     p.add_argument('--out-dir', default=osp.join(HERE, 'results'))
     p.add_argument('--render', action='store_true',
                    help='train nothing: rewrite the tables from the runs '
                    'file')
     p.add_argument('--fresh', action='store_true',
                    help='repeat runs that the runs file already holds')
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    p.add_argument('--datasets', nargs='+', default=list(DATASETS),
+                   type=dataset_name_arg)
+    p.add_argument('--variants', nargs='+', default=list(VARIANTS),
+                   choices=list(ALL_VARIANTS))
+    p.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    recipe = p.add_argument_group('recipe (default: the library\'s)')
+    add_config_arguments(recipe, TrainingConfig, only=RECIPE)
+    add_run_arguments(p, 'paper', f'smoke test: {QUICK} (written to '
+                      f'paper_quick.*)')
     args = p.parse_args(argv)
     if args.quick:
         for k, v in QUICK.items():
@@ -280,16 +289,24 @@ def run_key(run: Dict[str, Any]) -> Tuple[Any, ...]:
             json.dumps(run.get('settings'), sort_keys=True))
 
 
-def main(argv=None) -> Dict[str, Any]:
-    args = parse_args(argv)
-    local = []
+def runs_file(args: argparse.Namespace) -> Tuple[List[str], str, str]:
+    r"""The local data options of every run (:obj:`--data-dir`,
+    :obj:`--cache-dir`; not part of the recorded command), the stem of the
+    output files (with :obj:`_quick` under :obj:`--quick`) and the path of
+    the runs file, whose folder it creates."""
+    local: List[str] = []
     if args.data_dir:
         local += ['--data-dir', args.data_dir]
     if args.cache_dir:
         local += ['--cache-dir', args.cache_dir]
     stem = f'{args.stem}_quick' if args.quick else args.stem
     os.makedirs(args.out_dir, exist_ok=True)
-    runs_path = osp.join(args.out_dir, f'{stem}_runs.jsonl')
+    return local, stem, osp.join(args.out_dir, f'{stem}_runs.jsonl')
+
+
+def main(argv=None) -> Dict[str, Any]:
+    args = parse_args(argv)
+    local, stem, runs_path = runs_file(args)
     saved = {run_key(r): r for r in load_runs(runs_path)}
 
     for dataset in ([] if args.render else args.datasets):
@@ -329,7 +346,7 @@ def main(argv=None) -> Dict[str, Any]:
                 saved[run_key(run)] = run
 
     ordered = sorted(saved.values(), key=lambda r: (
-        _order(ORDER, r['dataset']), _order(ALL_VARIANTS, r['variant']),
+        order_key(ORDER, r['dataset']), order_key(ALL_VARIANTS, r['variant']),
         r['seed']))
     # A run whose best validation epoch is its last was still improving:
     # its numbers stay out of the tables (listed at the end instead), but
@@ -337,7 +354,7 @@ def main(argv=None) -> Dict[str, Any]:
     stopped = [] if args.quick else [r for r in ordered if not converged(r)]
     runs = [r for r in ordered if r not in stopped]
     datasets = sorted({r['dataset'] for r in runs},
-                      key=lambda d: _order(ORDER, d))
+                      key=lambda d: order_key(ORDER, d))
     tables: Dict[str, str] = {}
     summary: Dict[str, Dict[str, Any]] = {}
     for dataset in datasets:
@@ -346,16 +363,17 @@ def main(argv=None) -> Dict[str, Any]:
         # Runs at other settings (e.g. another width) get rows of their
         # own, tagged A, B, ... as in the settings line.
         tags = settings_tags(sel)
-        groups = {(v, _describe(r['settings'])) for v in ALL_VARIANTS
+        groups = {(v, describe_settings(r['settings'])) for v in ALL_VARIANTS
                   for r in sel if r['variant'] == v}
         # A row with fewer seeds than the data set's best-covered one says
         # so in its name.
-        most = max(sum(r['variant'] == v and _describe(r['settings']) == s
+        most = max(sum(r['variant'] == v and
+                       describe_settings(r['settings']) == s
                        for r in sel) for v, s in groups)
         for variant in ALL_VARIANTS:
             for desc in sorted(tags):
                 mine = [r for r in sel if r['variant'] == variant
-                        and _describe(r['settings']) == desc]
+                        and describe_settings(r['settings']) == desc]
                 if not mine:
                     continue
                 name = mine[0]['name']
@@ -387,7 +405,7 @@ def main(argv=None) -> Dict[str, Any]:
         for variant in ALL_VARIANTS:
             for desc in sorted(tags):
                 mine = [r for r in sel if r['variant'] == variant
-                        and _describe(r['settings']) == desc
+                        and describe_settings(r['settings']) == desc
                         and 'test_paper' in r]
                 if mine:
                     tag = f', settings {tags[desc]}' if len(tags) > 1 else ''
@@ -430,7 +448,9 @@ def main(argv=None) -> Dict[str, Any]:
                 md_path=md_path, json_path=json_path)
 
 
-def _order(keys, key) -> int:
+def order_key(keys, key) -> int:
+    r"""Sort key: the position of :obj:`key` in :obj:`keys` (unknown keys
+    last)."""
     keys = list(keys)
     return keys.index(key) if key in keys else len(keys)
 
@@ -439,10 +459,11 @@ def settings_tags(runs: List[Dict[str, Any]]) -> Dict[str, str]:
     r"""The settings descriptions of :obj:`runs` tagged 'A', 'B', ... in
     sorted order."""
     return {desc: chr(ord('A') + i) for i, desc in enumerate(
-        sorted({_describe(r['settings']) for r in runs}))}
+        sorted({describe_settings(r['settings']) for r in runs}))}
 
 
-def _describe(settings: Dict[str, Any]) -> str:
+def describe_settings(settings: Dict[str, Any]) -> str:
+    r"""One line naming the recipe of a run's :obj:`settings`."""
     text = (f"d={settings['hidden']}, K={settings['heads']}, "
             f"{settings['epochs']} epochs, batch {settings['batch_size']}, "
             f"lr {settings['lr']}, dropout {settings['dropout']}, "

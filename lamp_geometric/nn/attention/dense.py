@@ -38,8 +38,9 @@ def attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Optional[Tensor],
     :func:`attention_chunks`), only the boolean dropout mask is kept,
     and the backward pass recomputes the softmax chunk by chunk, in the
     manner of FlashAttention; 16-bit inputs keep their attention weights
-    instead (see :obj:`AttentionPolicy.saved_weights_max_itemsize
-    <lamp_geometric.nn.attention.AttentionPolicy>`).
+    instead, and so do float32 inputs whose weights are small enough (see
+    :meth:`AttentionPolicy.save_weights
+    <lamp_geometric.nn.attention.AttentionPolicy.save_weights>`).
     """
     if dropout_p == 0.0:
         return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)
@@ -109,7 +110,7 @@ def _dropout_attention_forward(q: Tensor, k: Tensor, v: Tensor,
     r"""The forward pass of :class:`DropoutAttention`.  With
     :obj:`save`, also returns what the backward pass needs: the
     boolean dropout mask :math:`K`, or, for 16-bit inputs (see
-    :obj:`AttentionPolicy.saved_weights_max_itemsize`), the signed weights
+    :meth:`AttentionPolicy.save_weights`), the signed weights
     :math:`W = P - 2 (P \circ K)` (:math:`|W| = P` and
     :math:`\min(W, 0) = -P \circ K`, as :math:`P \geq 0`)."""
     B, H, L, _ = q.shape
@@ -118,8 +119,8 @@ def _dropout_attention_forward(q: Tensor, k: Tensor, v: Tensor,
     # [B, L, H, D] in memory: the caller's `transpose(1, 2).reshape(B, L,
     # H * D)` is then a view.
     out = q.new_empty(B, L, H, v.size(-1)).transpose(1, 2)
-    weights = save and (q.dtype.itemsize <=
-                        get_policy().saved_weights_max_itemsize)
+    weights = save and get_policy().save_weights((B, H, L, S),
+                                                 q.dtype.itemsize)
     saved = None
     if save:
         saved = torch.empty(B, H, L, S, device=q.device,
@@ -145,11 +146,12 @@ def _dropout_attention_forward(q: Tensor, k: Tensor, v: Tensor,
 class DropoutAttention(torch.autograd.Function):
     r"""Attention with dropout on the attention weights, computed chunk by
     chunk (see :func:`attention_chunks`).  Keeps :obj:`q, k, v`, the output
-    and, for 32- and 64-bit inputs, the boolean dropout mask
-    :obj:`[B, H, L, S]`, from which the backward pass recomputes the softmax
-    of every chunk; for 16-bit inputs (see
-    :obj:`AttentionPolicy.saved_weights_max_itemsize`) it keeps the
-    attention weights instead, with the mask in their sign, and recomputes
+    and either the boolean dropout mask :obj:`[B, H, L, S]`, from which the
+    backward pass recomputes the softmax of every chunk, or (16-bit inputs,
+    and wider ones whose weights are small enough: see
+    :meth:`AttentionPolicy.save_weights
+    <lamp_geometric.nn.attention.AttentionPolicy.save_weights>`) the
+    attention weights, with the mask in their sign, and then recomputes
     nothing.  The random numbers are drawn as by the plain form (softmax,
     then :func:`~lamp_geometric.nn.dropout.dropout`) with one
     :func:`keep_mask` per chunk, so with one chunk both give the same

@@ -126,8 +126,19 @@ class AttentionPolicy:
             mask (one byte per weight): the bfloat16 training step with
             :math:`L = 983` labels of ``benchmarks/train_step/`` then takes
             5.7 instead of 6.2 s, with 0.24 GB more allocated.  Wider inputs
-            keep the mask (a quarter of the memory of float32 weights).
+            keep the mask (a quarter of the memory of float32 weights),
+            unless :obj:`saved_weights_max_bytes` allows their weights.
             (default: :obj:`2`)
+        saved_weights_max_bytes (int, optional): Wider inputs (float32)
+            also keep their attention weights, in place of the mask, when
+            all the weights :obj:`[B, H, L, S]` of the call take at most
+            this many bytes: the backward pass then does not recompute the
+            scores and the softmax.  At the label-to-label attention of a
+            BibTeX batch (:math:`32 \times 4 \times 159^2`, 13 MB) that
+            is what dominates a float32 step (see
+            ``benchmarks/throughput/``); at Delicious' 983 labels (0.5 GB of
+            weights) the mask is kept.  :obj:`0` always keeps the mask.
+            (default: :obj:`64 * 2**20`)
         edge_chunk_elements (int, optional): Elements of one gathered
             :obj:`[chunk, H, D]` buffer of the edge backend (4 MiB in
             float32). (default: :obj:`2**20`)
@@ -142,6 +153,7 @@ class AttentionPolicy:
     ragged_group_fill: float = 0.8
     attention_chunk_bytes: int = 32 * 2**20
     saved_weights_max_itemsize: int = 2
+    saved_weights_max_bytes: int = 64 * 2**20
     edge_chunk_elements: int = 2**20
 
     def __post_init__(self) -> None:
@@ -214,6 +226,16 @@ class AttentionPolicy:
                 return False
         # A prefix mask: no real source after a padding slot.
         return not bool((mask[:, 1:] & ~mask[:, :-1]).any())
+
+    def save_weights(self, shape: Tuple[int, ...], itemsize: int) -> bool:
+        r"""Whether dense attention with dropout keeps the attention
+        weights of :obj:`shape` (:obj:`[B, H, L, S]`, elements of
+        :obj:`itemsize` bytes) for its backward pass rather than the
+        boolean dropout mask (see :obj:`saved_weights_max_itemsize` and
+        :obj:`saved_weights_max_bytes`)."""
+        if itemsize <= self.saved_weights_max_itemsize:
+            return True
+        return math.prod(shape) * itemsize <= self.saved_weights_max_bytes
 
     def factored(self, costs: Callable[[], Tuple[float, float]]) -> bool:
         r"""Whether the factored backend computes a bipartite dense layer

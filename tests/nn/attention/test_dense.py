@@ -45,7 +45,8 @@ def test_dense_chunked_attention_with_dropout(mask_kind, budget_rows,
     # The backward pass from the saved mask or the saved weights:
     with AttentionPolicy(attention_chunk_bytes=budget,
                          saved_weights_max_itemsize=(4 if saved == 'weights'
-                                                     else 2)):
+                                                     else 2),
+                         saved_weights_max_bytes=0):
         chunks = attention_chunks(B, H, L, S)
         torch.manual_seed(3)
         out = attention(q, k, v, mask, 0.3)
@@ -97,7 +98,8 @@ def test_dense_attention_dropout_bfloat16_saves_weights():
     results = []
     for itemsize in (2, 1):  # weights, then mask
         torch.manual_seed(4)
-        with attention_policy(saved_weights_max_itemsize=itemsize):
+        with attention_policy(saved_weights_max_itemsize=itemsize,
+                              saved_weights_max_bytes=0):
             out = attention(q, k, v, mask, 0.4)
         results.append([out] + list(
             torch.autograd.grad((out * w).float().sum(), (q, k, v))))
@@ -131,3 +133,29 @@ def test_attention_dropout_semantics(with_mask):
         score = score.masked_fill(~mask, float('-inf'))
     ref = (score.softmax(-1) * keep / (1 - p)) @ v
     assert torch.allclose(out, ref, atol=1e-5)
+
+
+def test_attention_policy_saves_small_float32_weights():
+    # Float32 weights are kept when they fit the byte budget, else the mask;
+    # both give the same forward pass and gradients.
+    policy = AttentionPolicy(saved_weights_max_bytes=4 * 2 * 3 * 5 * 7)
+    assert policy.save_weights((2, 3, 5, 7), 4)
+    assert not policy.save_weights((2, 3, 5, 8), 4)
+    assert policy.save_weights((2, 3, 5, 8), 2)
+    assert not AttentionPolicy(saved_weights_max_bytes=0).save_weights(
+        (1, 1, 1, 1), 4)
+    torch.manual_seed(0)
+    B, H, L, S, D = 2, 3, 5, 7, 4
+    q, k, v = (torch.randn(B, H, n, D, requires_grad=True)
+               for n in (L, S, S))
+    w = torch.randn(B, H, L, D)
+    results = []
+    for budget in (2**20, 0):  # weights, then mask
+        torch.manual_seed(4)
+        with attention_policy(saved_weights_max_bytes=budget):
+            out = attention(q, k, v, None, 0.3)
+        results.append([out] + list(
+            torch.autograd.grad((out * w).sum(), (q, k, v))))
+    assert torch.equal(results[0][0], results[1][0])
+    for a, b in zip(results[0][1:], results[1][1:]):
+        assert torch.allclose(a, b, atol=1e-5)
