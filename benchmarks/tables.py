@@ -116,8 +116,9 @@ def mask_product(payload) -> str:
 def keep_mask_table(rows) -> str:
     return C.table([dict(r, keep_rate=f"{r['keep_rate']:.4f}") for r in rows],
                    ['mask', 'elements', 'keep_rate', 'bernoulli_ms',
-                    'rand_ms', 'float_blocks_ms', 'keep_mask_ms',
-                    'vs_bernoulli', 'vs_float_blocks'])
+                    'rand_ms', 'float_blocks_ms', 'int32_ms',
+                    'keep_mask_ms', 'vs_bernoulli', 'vs_float_blocks',
+                    'vs_int32'])
 
 
 def keep_mask(payload) -> str:

@@ -8,7 +8,12 @@ training step draws:
 * ``float_blocks``: the library's method before its integer thresholds,
   kept here as the baseline: uniform floats in blocks of
   :obj:`KEEP_MASK_BLOCK`, compared with :obj:`p`, on the same worker threads;
-* ``keep_mask``: uniform 32-bit integers against an integer threshold, in
+* ``int32``: the library's method before 16-bit thresholds, kept here as
+  the second baseline: :func:`keep_mask` with
+  :obj:`KEEP_MASK_MAX_ROUNDING` at 0, i.e. uniform 32-bit integers (two per
+  64-bit random word) against an integer threshold;
+* ``keep_mask``: uniform 16-bit integers (four per word) against an integer
+  threshold (:obj:`p` rounded to a multiple of :math:`2^{-16}`), in
   blocks, on :func:`torch.get_num_threads` worker threads for large masks.
 
 Shapes: the activations of a SIDER-shaped batch (864 x 512), one chunk of
@@ -17,7 +22,8 @@ whole attention of one Delicious-shaped layer (32 x 4 x 983 x 983), which a
 training step draws three times.  ``keep_rate`` is the fraction the
 library's mask keeps (expected ``1 - p``); the table gives median
 milliseconds per mask and the speed-up of ``keep_mask`` over
-``bernoulli`` and over its own former method (``float_blocks``).
+``bernoulli`` and over its own former methods (``float_blocks``,
+``int32``).
 """
 import sys
 from pathlib import Path
@@ -29,6 +35,7 @@ import torch  # noqa: E402
 import common as C  # noqa: E402
 from tables import keep_mask_table  # noqa: E402
 
+from lamp_geometric.nn import dropout as dropout_module  # noqa: E402
 from lamp_geometric.nn.dropout import (  # noqa: E402
     KEEP_MASK_BLOCK,
     KEEP_MASK_PARALLEL,
@@ -83,6 +90,9 @@ def main() -> None:
             'bernoulli': lambda: torch.empty(shape).bernoulli_(1 - P),
             'rand': lambda: torch.rand(shape) >= P,
             'float_blocks': lambda: float_blocks(shape, P),
+            'int32': C.with_settings(lambda: keep_mask(shape, P),
+                                     dropout_module,
+                                     KEEP_MASK_MAX_ROUNDING=0.0),
             'keep_mask': lambda: keep_mask(shape, P),
         }, args.runs, args.warmup)
         rows.append(dict(
@@ -90,11 +100,13 @@ def main() -> None:
             bernoulli_ms=1e3 * C.median(times['bernoulli']),
             rand_ms=1e3 * C.median(times['rand']),
             float_blocks_ms=1e3 * C.median(times['float_blocks']),
+            int32_ms=1e3 * C.median(times['int32']),
             keep_mask_ms=1e3 * C.median(times['keep_mask']),
             vs_bernoulli=C.paired_ratio(times['bernoulli'],
                                         times['keep_mask']),
             vs_float_blocks=C.paired_ratio(times['float_blocks'],
-                                           times['keep_mask'])))
+                                           times['keep_mask']),
+            vs_int32=C.paired_ratio(times['int32'], times['keep_mask'])))
     print(keep_mask_table(rows))
     C.write_json(C.out_path(args, __file__, 'keep_mask'),
                  dict(machine=info, p=P, rows=rows))

@@ -53,6 +53,14 @@ SIDER), width d (``--hidden``) and dtype (``--dtypes``):
   median step; ``pct_peak`` against the best GEMM rate of the same dtype
   measured at the start of the run.
 
+``--baseline-policy FIELD=VALUE ...`` (fields of
+:class:`~lamp_geometric.nn.attention.AttentionPolicy`) and
+``--baseline-dropout NAME=VALUE ...`` (settings of
+:mod:`lamp_geometric.nn.dropout`) also time our step with those settings
+changed, e.g. a former default, interleaved with ours on the same batches:
+``baseline_ms`` and ``vs_baseline`` (median over batches of baseline /
+ours).
+
 A data set whose raw files are not in the data directory (``--data-dir``,
 default ``$LAMP_DATA``; SIDER ships with the package) is skipped with the
 reason: a benchmark never downloads.  The reference is skipped, with the
@@ -91,6 +99,7 @@ from lamp_geometric.experiment import (  # noqa: E402
     load_data,
 )
 from lamp_geometric.nn import LaMPLoss  # noqa: E402
+from lamp_geometric.nn import dropout as dropout_module  # noqa: E402
 from lamp_geometric.nn.attention import AttentionPolicy  # noqa: E402
 from lamp_geometric.nn.encoders import ATOM_FEATURE_SIZES  # noqa: E402
 from lamp_geometric.recipe import (  # noqa: E402
@@ -193,6 +202,24 @@ def cycled(step: Callable[[Any], Phases], inputs: Sequence[Any],
     return run
 
 
+def _literal(value: str) -> Any:
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return value
+
+
+def dropout_setting(text: str) -> Tuple[str, Any]:
+    r"""``NAME=VALUE`` as a module setting of
+    :mod:`lamp_geometric.nn.dropout` (e.g. ``KEEP_MASK_MAX_ROUNDING``)."""
+    name, sep, value = text.partition('=')
+    if not sep or not name.isupper() or not hasattr(dropout_module, name):
+        raise argparse.ArgumentTypeError(
+            f"expected NAME=VALUE with a setting of lamp_geometric.nn."
+            f"dropout (got '{text}')")
+    return name, _literal(value)
+
+
 def policy_change(text: str) -> Tuple[str, Any]:
     r"""``FIELD=VALUE`` (a number or a word) as :obj:`(field, value)` of
     :class:`~lamp_geometric.nn.attention.AttentionPolicy`."""
@@ -201,10 +228,7 @@ def policy_change(text: str) -> Tuple[str, Any]:
         raise argparse.ArgumentTypeError(
             f"expected FIELD=VALUE with a field of AttentionPolicy (got "
             f"'{text}')")
-    try:
-        return field, ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return field, value
+    return field, _literal(value)
 
 
 # Data ########################################################################
@@ -292,11 +316,14 @@ def measure(config: ExperimentConfig, data: ExperimentData,
     phases: Dict[str, List[Phases]] = {'ours': [], 'reference': [],
                                        'baseline': []}
     fns = {'ours': cycled(ours, batches, phases['ours'])}
-    if args.baseline_policy:
-        # The same step under another attention policy (e.g. a former
-        # default), interleaved with ours on the same batches.
-        fns['baseline'] = cycled(C.with_policy(ours, **args.baseline_policy),
-                                 batches, phases['baseline'])
+    if args.baseline_policy or args.baseline_dropout:
+        # The same step under another attention policy or dropout setting
+        # (e.g. a former default), interleaved with ours on the same
+        # batches.
+        baseline = C.with_settings(
+            C.with_policy(ours, **args.baseline_policy), dropout_module,
+            **args.baseline_dropout)
+        fns['baseline'] = cycled(baseline, batches, phases['baseline'])
     skipped = None
     if args.no_reference:
         skipped = 'skipped: --no-reference'
@@ -369,6 +396,7 @@ def measure(config: ExperimentConfig, data: ExperimentData,
         ratio_best=(min(times['reference']) / min(times['ours'])
                     if has_ref else None),
         baseline_policy=args.baseline_policy or None,
+        baseline_dropout=args.baseline_dropout or None,
         baseline_ms=(1e3 * C.median(times['baseline'])
                      if 'baseline' in times else None),
         vs_baseline=(C.paired_ratio(times['baseline'], times['ours'])
@@ -437,10 +465,16 @@ def main() -> None:
                    'saved_weights_max_bytes=0, the former default), '
                    'interleaved: baseline_ms and vs_baseline = baseline / '
                    'ours')
+    p.add_argument('--baseline-dropout', nargs='+', default=[],
+                   metavar='NAME=VALUE', type=dropout_setting,
+                   help='... and/or with these module settings of '
+                   'lamp_geometric.nn.dropout changed (e.g. '
+                   'KEEP_MASK_MAX_ROUNDING=0, 32-bit dropout thresholds)')
     p.add_argument('--data-dir', default=os.environ.get('LAMP_DATA'))
     p.add_argument('--cache-dir', default=os.environ.get('LAMP_CACHE'))
     args = p.parse_args()
     args.baseline_policy = dict(args.baseline_policy)
+    args.baseline_dropout = dict(args.baseline_dropout)
     quick = QUICK if args.quick else {}
     datasets = args.datasets or quick.get('datasets', list(DATASETS))
     widths = args.hidden or quick.get('hidden', list(WIDTHS))

@@ -1,7 +1,8 @@
 r"""Dropout for LaMP and its encoders, cheaper on the CPU than PyTorch's.
 
-:func:`keep_mask` draws boolean masks from uniform 32-bit integers against
-an integer threshold (several times faster than
+:func:`keep_mask` draws boolean masks from uniform 16-bit integers against
+an integer threshold (32-bit ones for probabilities that 16 bits would
+round by more than :obj:`KEEP_MASK_MAX_ROUNDING`; several times faster than
 :meth:`torch.Tensor.bernoulli_`, see ``benchmarks/layers/keep_mask.py``),
 :func:`as_factor` multiplies by them without PyTorch's conversion of
 booleans, and :func:`dropout` / :class:`Dropout` are drop-in replacements
@@ -33,6 +34,12 @@ KEEP_MASK_BLOCK: int = 2**15
 #: sequential: one core drew every random number of a training step (20% of
 #: a Delicious-sized step).
 KEEP_MASK_PARALLEL: int = 2**18
+#: The uniform integers have 16 bits (four per 64-bit draw of the generator,
+#: compared as 16-bit integers: about twice as fast as 32 bits) unless
+#: rounding :obj:`p` to a multiple of :math:`2^{-16}` would change it (or
+#: :obj:`1 - p`) by more than this fraction of itself (e.g. :obj:`p` below
+#: 0.01 or above 0.99); then 32.
+KEEP_MASK_MAX_ROUNDING: float = 1e-3
 
 _pool: Optional[ThreadPoolExecutor] = None
 _pool_key: Tuple[int, int] = (0, 0)
@@ -48,39 +55,57 @@ def _workers(n: int) -> ThreadPoolExecutor:
     return _pool
 
 
-def _keep_threshold(p: float) -> int:
-    r"""The signed 32-bit threshold of :func:`_fill_keep`: a uniform
-    :obj:`int32` :math:`r` is kept iff :math:`r \geq t`, i.e. dropped with
-    probability :math:`\mathrm{round}(p \cdot 2^{32}) / 2^{32}`."""
-    return min(round(p * 2**32), 2**32) - 2**31
+def _keep_bits(p: float) -> int:
+    r"""16 when :obj:`p` rounded to a multiple of :math:`2^{-16}` stays
+    within :obj:`KEEP_MASK_MAX_ROUNDING` of it and of :obj:`1 - p`
+    (relatively), else 32."""
+    if p <= 0.0 or p >= 1.0:
+        return 16
+    rounded = round(p * 2**16) / 2**16
+    # Relative to the smaller of the drop and the keep probability.
+    return (16 if abs(rounded - p) <= KEEP_MASK_MAX_ROUNDING * min(p, 1 - p)
+            else 32)
+
+
+def _keep_threshold(p: float, bits: int = 32) -> int:
+    r"""The signed :obj:`bits`-bit threshold of :func:`_fill_keep`: a
+    uniform signed integer :math:`r` of that width is kept iff
+    :math:`r \geq t`, i.e. dropped with probability
+    :math:`\mathrm{round}(p \cdot 2^{b}) / 2^{b}`."""
+    return min(round(p * 2**bits), 2**bits) - 2**(bits - 1)
 
 
 def _fill_keep(out: Tensor, p: float,
                generator: Optional[torch.Generator]) -> None:
-    # Each 64-bit random word gives two uniform 32-bit integers, compared
-    # with an integer threshold: twice the elements per draw of the
-    # generator that torch.rand (one float per 32-bit draw) gets, and no
-    # integer-to-float conversion.  The resolution (2^-32) is finer than
-    # that of torch.rand's floats (2^-24).
-    threshold = _keep_threshold(p)
-    if threshold > 2**31 - 1:  # p within 2^-33 of 1
+    # Each 64-bit random word gives four uniform 16-bit integers (or two
+    # 32-bit ones), compared with an integer threshold: four (two) times the
+    # elements per draw of the generator that torch.rand (one float per
+    # 32-bit draw) gets, and no integer-to-float conversion.
+    bits = _keep_bits(p)
+    threshold = _keep_threshold(p, bits)
+    if threshold > 2**(bits - 1) - 1:  # p rounds to 1
         out.fill_(False)
         return
-    words = torch.empty(-(-min(out.numel(), KEEP_MASK_BLOCK) // 2),
+    per_word = 64 // bits
+    dtype = torch.int16 if bits == 16 else torch.int32
+    words = torch.empty(-(-min(out.numel(), KEEP_MASK_BLOCK) // per_word),
                         dtype=torch.int64, device=out.device)
     for start in range(0, out.numel(), KEEP_MASK_BLOCK):
         block = out[start:start + KEEP_MASK_BLOCK]
         n = block.numel()
-        rand = words[:-(-n // 2)].random_(-2**63, None, generator=generator)
-        torch.ge(rand.view(torch.int32)[:n], threshold, out=block)
+        rand = words[:-(-n // per_word)].random_(-2**63, None,
+                                                 generator=generator)
+        torch.ge(rand.view(dtype)[:n], threshold, out=block)
 
 
 def keep_mask(shape, p: float, device=None,
               out: Optional[Tensor] = None) -> Tensor:
     r"""A boolean dropout mask: :obj:`True` (keep) with probability
     :obj:`1 - p`, every element independently.  On the CPU from uniform
-    32-bit integers against an integer threshold (:obj:`p` rounded to a
-    multiple of :math:`2^{-32}`, finer than :func:`torch.rand`'s floats),
+    16-bit integers against an integer threshold (:obj:`p` rounded to a
+    multiple of :math:`2^{-16}`, e.g. 0.2 to 0.199997; 32-bit integers and
+    :math:`2^{-32}` where that rounding would change :obj:`p` by more than
+    :obj:`KEEP_MASK_MAX_ROUNDING` of itself),
     several times faster than :meth:`torch.Tensor.bernoulli_` (see
     ``benchmarks/layers/keep_mask.py``); elsewhere from
     :func:`torch.rand` (:math:`u \geq p`).  Reproducible under

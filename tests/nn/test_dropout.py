@@ -5,6 +5,7 @@ from lamp_geometric.nn import Dropout
 from lamp_geometric.nn.dropout import (
     KEEP_MASK_BLOCK,
     KEEP_MASK_PARALLEL,
+    _keep_bits,
     _keep_threshold,
     as_factor,
     dropout,
@@ -30,7 +31,7 @@ def test_keep_mask_rate_and_reproducibility(threads):
     torch.set_num_threads(threads)
     try:
         n = 3 * KEEP_MASK_PARALLEL + 7  # several blocks, odd tail
-        for p in (0.1, 0.5, 0.93):
+        for p in (0.003, 0.1, 0.5, 0.93):  # 32 bits, then 16 bits
             torch.manual_seed(1)
             keep = keep_mask((n, ), p)
             sd = (p * (1 - p) / n)**0.5
@@ -56,6 +57,20 @@ def test_keep_threshold_is_p_in_32_bits():
     # Dropped: the integers below the threshold, round(p * 2^32) of them.
     assert _keep_threshold(0.1) + 2**31 == round(0.1 * 2**32)
     assert _keep_threshold(1.0) == 2**31
+    assert _keep_threshold(0.5, 16) == 0
+    assert _keep_threshold(0.2, 16) + 2**15 == round(0.2 * 2**16)
+
+
+def test_keep_bits_keep_p_within_a_thousandth():
+    # 16-bit integers where rounding p to 2^-16 changes p and 1 - p by at
+    # most 0.1% of themselves, else 32-bit ones.
+    assert _keep_bits(0.2) == _keep_bits(0.5) == _keep_bits(0.9) == 16
+    assert _keep_bits(0.0) == _keep_bits(1.0) == 16
+    assert _keep_bits(0.001) == _keep_bits(0.9995) == 32
+    for p in (0.05, 0.1, 0.2, 0.3, 0.5):
+        bits = _keep_bits(p)
+        dropped = (_keep_threshold(p, bits) + 2**(bits - 1)) / 2**bits
+        assert abs(dropped - p) <= 1e-3 * p
 
 
 def test_as_factor_is_the_mask_as_bytes():
