@@ -35,10 +35,10 @@ KEEP_MASK_BLOCK: int = 2**15
 #: a Delicious-sized step).
 KEEP_MASK_PARALLEL: int = 2**18
 #: The uniform integers have 16 bits (four per 64-bit draw of the generator,
-#: compared as 16-bit integers: about twice as fast as 32 bits) unless
-#: rounding :obj:`p` to a multiple of :math:`2^{-16}` would change it (or
-#: :obj:`1 - p`) by more than this fraction of itself (e.g. :obj:`p` below
-#: 0.01 or above 0.99); then 32.
+#: compared as 16-bit integers; see ``benchmarks/layers/keep_mask.py``)
+#: unless rounding :obj:`p` to a multiple of :math:`2^{-16}` would change it
+#: (or :obj:`1 - p`) by more than this fraction of itself (e.g. :obj:`p`
+#: below 0.01 or above 0.99); then 32.
 KEEP_MASK_MAX_ROUNDING: float = 1e-3
 
 _pool: Optional[ThreadPoolExecutor] = None

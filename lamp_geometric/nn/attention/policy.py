@@ -133,11 +133,11 @@ class AttentionPolicy:
             also keep their attention weights, in place of the mask, when
             all the weights :obj:`[B, H, L, S]` of the call take at most
             this many bytes: the backward pass then does not recompute the
-            scores and the softmax.  At the label-to-label attention of a
-            BibTeX batch (:math:`32 \times 4 \times 159^2`, 13 MB) that
-            is what dominates a float32 step (see
-            ``benchmarks/throughput/``); at Delicious' 983 labels (0.5 GB of
-            weights) the mask is kept.  :obj:`0` always keeps the mask.
+            scores and the softmax (measured by
+            ``benchmarks/throughput/``).  The label-to-label attention of a
+            BibTeX batch (:math:`32 \times 4 \times 159^2`, 13 MB) keeps
+            its weights; at Delicious' 983 labels (0.5 GB of weights) the
+            mask is kept.  :obj:`0` always keeps the mask.
             (default: :obj:`64 * 2**20`)
         edge_chunk_elements (int, optional): Elements of one gathered
             :obj:`[chunk, H, D]` buffer of the edge backend (4 MiB in
