@@ -538,8 +538,9 @@ def _run_linear(data: ExperimentData,
     start = time.perf_counter()
     model = LogisticOneVsRest().fit(X_tr, y_tr, X_val, y_val)
     fit_time = time.perf_counter() - start
+    edge = ', at the edge of the grid' if model.at_edge else ''
     say(f"logistic regression: C={model.C} chosen on validation "
-        f"(ROC-AUC {model.scores}); {fit_time:.1f}s")
+        f"(ROC-AUC {model.scores}{edge}); {fit_time:.1f}s")
     p_val, p_te = model.predict_proba(X_val), model.predict_proba(X_te)
     return dict(**M.tuned_report(y_val, p_val, y_te, p_te),
                 best_epoch=None, C=model.C, median_epoch_time=fit_time,

@@ -131,6 +131,11 @@ def test_logistic_one_vs_rest_picks_c_on_validation():
                                                    X[200:], y[200:])
     assert set(model.scores) == {1e-4, 1.0}
     assert model.C == max(model.scores, key=model.scores.get)
+    assert model.at_edge  # one of two candidates is always an edge
+    middle = LogisticOneVsRest(Cs=(1e-4, 1.0, 1e4))
+    middle.C, middle.scores = 1.0, {1e-4: 0.7, 1.0: 0.9, 1e4: 0.8}
+    assert not middle.at_edge
+    assert not LogisticOneVsRest(Cs=(1.0,)).fit(X[:200], y[:200]).at_edge
     assert model.constant_labels == [2]
     prob = model.predict_proba(X[200:])
     assert prob.shape == (100, 3) and np.all(prob[:, 2] == 0)

@@ -341,6 +341,8 @@ def main(argv=None) -> Dict[str, Any]:
                     converged=res.get('converged'),
                     median_epoch_time=res['median_epoch_time'],
                     wall_time=time.perf_counter() - start)
+                if res.get('C') is not None:  # the logistic regression's
+                    run['C'] = res['C']
                 with open(runs_path, 'a') as f:  # one line per finished run
                     f.write(json.dumps(run) + '\n')
                 saved[run_key(run)] = run
