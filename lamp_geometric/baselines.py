@@ -139,8 +139,8 @@ class LogisticOneVsRest:
     :obj:`Cs` and validation data passed to :meth:`fit`, the inverse
     regularisation strength is chosen by the macro ROC-AUC on validation,
     one value for all labels, and the model is refitted with it.  The
-    default grid spans five decades, because the data sets of the paper
-    land at both ends of a narrower one (Mulan's emotions and yeast at
+    default grid spans five decades, because the data sets of the accuracy
+    tables land at both ends of a narrower one (Mulan's emotions and yeast at
     strong regularisation, SIDER and Reuters at weak); :attr:`at_edge` says
     whether the chosen value is the grid's smallest or largest.
 
