@@ -53,6 +53,7 @@ from torch_geometric.transforms import Compose
 
 from lamp_geometric import distributed as D
 from lamp_geometric import metrics as M
+from lamp_geometric.allocator import keep_freed_memory
 from lamp_geometric.baselines import (
     EmbMLP,
     LogisticOneVsRest,
@@ -643,6 +644,8 @@ def run(
                      if training.quiet else None)
     if training.threads:
         torch.set_num_threads(training.threads)
+    if training.keep_memory:
+        keep_freed_memory()
     device = torch.device(training.device)
     network = exp.encoder in ('emb', 'fmp', 'mlp')
     # Under torchrun: one process per device (gloo on CPU, NCCL on GPU);

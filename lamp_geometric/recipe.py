@@ -111,6 +111,9 @@ class TrainingConfig:
                         '(weights, optimizer and loss stay float32)')
     threads: Optional[int] = _option(None, 'torch CPU threads (default: '
                                      'torch decides)', type=int)
+    keep_memory: bool = _option(True, 'keep freed memory in the process '
+                                'for reuse (glibc): no page faults for the '
+                                'temporaries every step allocates again')
     out: Optional[str] = _option(None, 'write the results to this JSON '
                                  'file', type=str)
     plot: Optional[str] = _option(None, 'write the learning curves to this '

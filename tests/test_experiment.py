@@ -101,6 +101,20 @@ def test_run_takes_the_two_configurations(tiny_csv, tmp_path):
     assert {'test', 'val', 'config', 'history'} <= set(res)
 
 
+@pytest.mark.parametrize('keep', [True, False])
+def test_run_keeps_freed_memory_unless_told_not_to(tiny_csv, tmp_path,
+                                                    monkeypatch, keep):
+    calls = []
+    monkeypatch.setattr('lamp_geometric.experiment.keep_freed_memory',
+                        lambda: calls.append(True))
+    run(ExperimentConfig(csv=tiny_csv, cache_dir=str(tmp_path / 'c'),
+                         encoder='mlp'),
+        TrainingConfig(epochs=1, hidden=8, heads=2, batch_size=8,
+                       quiet=True, threads=1, keep_memory=keep),
+        log=None)
+    assert calls == ([True] if keep else [])
+
+
 @pytest.mark.parametrize('encoder,graph', [('fmp', 'pr'), ('emb', 'fc'),
                                            ('mlp', 'el')])
 def test_mlc_on_a_molecule_csv(tiny_csv, tmp_path, capsys, encoder, graph):
