@@ -162,7 +162,7 @@ def throughput_table(rows) -> str:
                     'reference_ms', 'ratio', 'baseline_ms', 'vs_baseline',
                     'samples_per_s', 'collate_ms',
                     'forward_ms', 'backward_ms', 'optimizer_ms',
-                    'eval_ms_per_batch', 'eval_%', 'select_%', 'tune_ms',
+                    'faults_k', 'sys_ms', 'eval_ms_per_batch', 'eval_%', 'select_%', 'tune_ms',
                     'tune_%', 'gflop', 'gflops', 'pct_peak', 'note'])
 
 
@@ -172,6 +172,41 @@ def throughput(payload) -> str:
         out += [f'skipped {name}: {why}', '']
     out += [throughput_table(payload['rows']), '']
     return '\n'.join(out)
+
+
+def allocator_pairs(folder: Path) -> str:
+    r"""The step with and without :func:`lamp_geometric.allocator.
+    keep_freed_memory`, from the throughput runs ``keep_N.json`` and
+    ``default_N.json`` in :obj:`folder` (run in turn: keep, default, keep,
+    default): median step and epoch time of each run, default / keep per
+    pair, and the page faults per step where the runs counted them."""
+    runs = {}
+    for path in sorted(folder.glob('*_*.json')):
+        mode, n = path.stem.rsplit('_', 1)
+        runs[(mode, n)] = {(r['dataset'], r['hidden']): r for r in
+                           json.loads(path.read_text())['rows']}
+    pairs = sorted(n for mode, n in runs if mode == 'keep'
+                   and ('default', n) in runs)
+    rows = []
+    for key in (runs[('keep', pairs[0])] if pairs else {}):
+        row = dict(dataset=key[0], hidden=key[1])
+        for n in pairs:
+            keep, default = runs[('keep', n)][key], runs[('default', n)][key]
+            row[f'keep_ms_{n}'] = keep['ours_ms']
+            row[f'default_ms_{n}'] = default['ours_ms']
+            row[f'ratio_{n}'] = default['ours_ms'] / keep['ours_ms']
+            row[f'epoch_ratio_{n}'] = default['epoch_s'] / keep['epoch_s']
+            # Page faults (thousands per step), in runs that count them.
+            row[f'keep_faults_k_{n}'] = keep.get('faults_k')
+            row[f'default_faults_k_{n}'] = default.get('faults_k')
+        rows.append(row)
+    counted = [n for n in pairs
+               if any(r[f'keep_faults_k_{n}'] is not None for r in rows)]
+    columns = ['dataset', 'hidden'] + [
+        f'{c}_{n}' for n in pairs for c in
+        ('keep_ms', 'default_ms', 'ratio', 'epoch_ratio')
+        + (('keep_faults_k', 'default_faults_k') if n in counted else ())]
+    return C.table(rows, columns)
 
 
 def main() -> None:
@@ -202,6 +237,10 @@ def main() -> None:
             if path.is_file():
                 print(f'## {folder}/{extra}\n')
                 print(render(json.loads(path.read_text())))
+        pairs = ROOT / folder / 'allocator'
+        if not args.quick and pairs.is_dir():
+            print(f'## {folder}/allocator\n')
+            print(allocator_pairs(pairs), '\n')
         if folder == 'density' and not args.quick and fine.is_file():
             print('## density (finer grid)\n')
             print(fn(json.loads(fine.read_text())))

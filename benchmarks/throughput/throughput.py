@@ -25,7 +25,10 @@ SIDER), width d (``--hidden``) and dtype (``--dtypes``):
   ``train.train_epoch`` does per batch: ``forward_ms`` =
   ``train.amp_outputs`` (bf16: under bfloat16 autocast, ``amp=True``) and
   the loss, ``backward_ms`` = ``loss.backward()``, ``optimizer_ms`` =
-  clipping, ``optimizer.step()``, ``scheduler.step()`` and ``zero_grad``.
+  clipping, ``optimizer.step()``, ``scheduler.step()`` and ``zero_grad``;
+  ``faults_k`` and ``sys_ms`` = the minor page faults (thousands) and the
+  system CPU time of the whole process during the step
+  (``reference_faults_k``, ``reference_sys_ms``: the reference's).
   ``ours_ms`` = median full step on a pre-drawn batch; ``samples_per_s``
   = samples per batch / (step + collation).  After ``--warmup`` steps,
   every batch is stepped ``--runs`` times (default once); the phases are
@@ -61,6 +64,14 @@ changed, e.g. a former default, interleaved with ours on the same batches:
 ``baseline_ms`` and ``vs_baseline`` (median over batches of baseline /
 ours).
 
+The process keeps freed memory for reuse (``--allocator keep``, the
+default: :func:`lamp_geometric.allocator.keep_freed_memory`, as
+:func:`lamp_geometric.experiment.run` does) for both models;
+``--allocator default`` leaves the C library's settings, under which the
+large attention temporaries are mapped afresh (and page-faulted in) every
+step.  ``config.allocator_kept`` says whether the setting applied and
+``config.allocator_choice`` why not.
+
 A data set whose raw files are not in the data directory (``--data-dir``,
 default ``$LAMP_DATA``; SIDER ships with the package) is skipped with the
 reason: a benchmark never downloads.  The reference is skipped, with the
@@ -72,6 +83,7 @@ import ast
 import gc
 import itertools
 import os
+import resource
 import statistics
 import sys
 import time
@@ -90,6 +102,10 @@ from reference import ReferenceLaMP, reference_loss  # noqa: E402
 from tables import throughput_table  # noqa: E402
 
 from lamp_geometric import metrics as M  # noqa: E402
+from lamp_geometric.allocator import (  # noqa: E402
+    allocator_choice,
+    keep_freed_memory,
+)
 from lamp_geometric.experiment import (  # noqa: E402
     ExperimentConfig,
     ExperimentData,
@@ -128,8 +144,14 @@ CPU = torch.device('cpu')
 QUICK = dict(datasets=['sider', 'bibtex'], hidden=[64], batches=3,
              limit_eval=64, flop_batches=1)
 
-#: Seconds of (forward, backward, optimizer) of one step.
-Phases = Tuple[float, float, float]
+#: Seconds of (forward, backward, optimizer) of one step, then its minor
+#: page faults and system CPU seconds (all threads of the process).
+Phases = Tuple[float, float, float, int, float]
+
+
+def _usage() -> Tuple[int, float]:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_minflt, usage.ru_stime
 
 
 # Steps #######################################################################
@@ -151,6 +173,7 @@ def ours_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
     params = list(model.parameters())
 
     def step(batch: Any) -> Phases:
+        faults, system = _usage()
         t0 = time.perf_counter()
         logits, inter = amp_outputs(model, batch, CPU, amp)
         loss = loss_fn(logits, batch_targets(batch), inter)
@@ -164,7 +187,9 @@ def ours_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
         scheduler.step()
         optimizer.zero_grad()
         t3 = time.perf_counter()
-        return t1 - t0, t2 - t1, t3 - t2
+        faults_after, system_after = _usage()
+        return (t1 - t0, t2 - t1, t3 - t2, faults_after - faults,
+                system_after - system)
     return step
 
 
@@ -174,6 +199,7 @@ def reference_step(model: ReferenceLaMP, optimizer: torch.optim.Optimizer,
     seconds of its phases (as :func:`ours_step`)."""
     def step(inputs: Tuple[Tensor, Tensor]) -> Phases:
         tokens, y = inputs
+        faults, system = _usage()
         t0 = time.perf_counter()
         with torch.autocast('cpu', dtype=torch.bfloat16, enabled=amp):
             logits, inter = model(tokens)
@@ -185,7 +211,9 @@ def reference_step(model: ReferenceLaMP, optimizer: torch.optim.Optimizer,
         optimizer.step()
         optimizer.zero_grad()
         t3 = time.perf_counter()
-        return t1 - t0, t2 - t1, t3 - t2
+        faults_after, system_after = _usage()
+        return (t1 - t0, t2 - t1, t3 - t2, faults_after - faults,
+                system_after - system)
     return step
 
 
@@ -353,9 +381,9 @@ def measure(config: ExperimentConfig, data: ExperimentData,
     collate = C.median(collate_s)
     samples = statistics.mean(b.num_graphs for b in batches)
 
-    def phase_ms(name: str, i: int) -> Optional[float]:
+    def phase_ms(name: str, i: int, scale: float = 1e3) -> Optional[float]:
         xs = [p[i] for p in timed[name]]
-        return 1e3 * C.median(xs) if xs else None
+        return scale * C.median(xs) if xs else None
 
     def forward_backward(batch: Any) -> None:
         model.zero_grad(set_to_none=True)
@@ -405,6 +433,9 @@ def measure(config: ExperimentConfig, data: ExperimentData,
         collate_ms=1e3 * collate,
         forward_ms=phase_ms('ours', 0), backward_ms=phase_ms('ours', 1),
         optimizer_ms=phase_ms('ours', 2),
+        faults_k=phase_ms('ours', 3, 1e-3), sys_ms=phase_ms('ours', 4),
+        reference_faults_k=phase_ms('reference', 3, 1e-3),
+        reference_sys_ms=phase_ms('reference', 4),
         reference_forward_ms=phase_ms('reference', 0),
         reference_backward_ms=phase_ms('reference', 1),
         reference_optimizer_ms=phase_ms('reference', 2),
@@ -470,9 +501,16 @@ def main() -> None:
                    help='... and/or with these module settings of '
                    'lamp_geometric.nn.dropout changed (e.g. '
                    'KEEP_MASK_MAX_ROUNDING=0, 32-bit dropout thresholds)')
+    p.add_argument('--allocator', choices=('keep', 'default'),
+                   default='keep',
+                   help="keep: keep freed memory for reuse "
+                   "(lamp_geometric.allocator.keep_freed_memory, what "
+                   "experiment.run does unless --no-keep-memory), for both "
+                   "models; default: the C library's own settings")
     p.add_argument('--data-dir', default=os.environ.get('LAMP_DATA'))
     p.add_argument('--cache-dir', default=os.environ.get('LAMP_CACHE'))
     args = p.parse_args()
+    kept = args.allocator == 'keep' and keep_freed_memory()
     args.baseline_policy = dict(args.baseline_policy)
     args.baseline_dropout = dict(args.baseline_dropout)
     quick = QUICK if args.quick else {}
@@ -491,7 +529,9 @@ def main() -> None:
                     batch_size=BATCH_SIZE, limit_eval=limit_eval,
                     flop_batches=args.flop_batches,
                     skip_reference_above=args.skip_reference_above,
-                    encoder='emb', label_graph='fc'),
+                    encoder='emb', label_graph='fc',
+                    allocator=args.allocator, allocator_kept=kept,
+                    allocator_choice=allocator_choice()),
         rows=[], skipped={})
     for name in datasets:
         problem = data_problem(name, args.data_dir)
