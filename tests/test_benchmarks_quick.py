@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from bench_scripts import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
 FOLDERS = ('layers', 'layers_mask_product', 'layers_keep_mask',
            'layers_factored', 'layers_scatter', 'train_step',
@@ -51,10 +55,14 @@ def test_benchmarks_quick(tmp_path):
     # ships with the package); the reference is timed on the same batches
     # unless its row says why not.
     rows = throughput['rows']
+    # The library's allocator setting, and whether it applied.
+    assert throughput['config']['allocator'] == 'keep'
+    assert isinstance(throughput['config']['allocator_kept'], bool)
     assert ({r['dataset'] for r in rows} | set(throughput['skipped'])
             == {'sider', 'bibtex'})
     assert {r['dtype'] for r in rows if r['dataset'] == 'sider'} == {
         'fp32', 'bf16'}
+    assert all(r['faults_k'] >= 0 and r['sys_ms'] >= 0 for r in rows)
     assert all(r['ours_ms'] > 0 and r['samples_per_s'] > 0 and
                r['eval_ms_per_batch'] > 0 and r['gflop'] > 0 for r in rows)
     assert all((r['reference_ms'] is None) == bool(r['reference_skipped'])
@@ -70,3 +78,25 @@ def test_benchmarks_quick(tmp_path):
         # The memory measurement also counts a steady step's page faults.
         assert all(r['faults_k'] is not None and r['faults_k'] >= 0
                    for r in cfg['rows'] if r['variant'] != 'reference-bf16')
+
+
+def test_allocator_pairs_match_runs_by_number(tmp_path, monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / 'benchmarks'))
+    tables = load_script('tables.py')
+
+    def run(mode, n, ms, epoch):
+        rows = [dict(dataset='bibtex', hidden=64, ours_ms=ms, epoch_s=epoch)]
+        (tmp_path / f'{mode}_{n}.json').write_text(json.dumps(dict(
+            rows=rows)))
+
+    run('keep', 1, 100.0, 10.0)
+    run('default', 1, 150.0, 12.0)
+    run('keep', 2, 200.0, 20.0)  # no default_2: not a pair
+    text = tables.allocator_pairs(tmp_path)
+    header, _, row = text.splitlines()
+    assert header.split(' | ')[2:] == ['keep_ms_1', 'default_ms_1',
+                                       'ratio_1', 'epoch_ratio_1 |']
+    cells = [c.strip() for c in row.strip('|').split('|')]
+    assert cells[:2] == ['bibtex', '64']
+    assert float(cells[4]) == pytest.approx(1.5)
+    assert float(cells[5]) == pytest.approx(1.2)
