@@ -162,8 +162,9 @@ def throughput_table(rows) -> str:
                     'reference_ms', 'ratio', 'baseline_ms', 'vs_baseline',
                     'samples_per_s', 'collate_ms',
                     'forward_ms', 'backward_ms', 'optimizer_ms',
-                    'faults_k', 'sys_ms', 'eval_ms_per_batch', 'eval_%', 'select_%', 'tune_ms',
-                    'tune_%', 'gflop', 'gflops', 'pct_peak', 'note'])
+                    'faults_k', 'sys_ms', 'eval_ms_per_batch', 'eval_%',
+                    'select_%', 'tune_ms', 'tune_%', 'gflop', 'gflops',
+                    'pct_peak', 'note'])
 
 
 def throughput(payload) -> str:

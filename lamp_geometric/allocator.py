@@ -4,9 +4,8 @@ A training step allocates the same large temporaries (attention scores and
 weights of :obj:`[B, H, L, S]`, a few MiB to tens of MiB each) step after
 step.  Under glibc's default settings many of them are mapped afresh and
 returned to the kernel when freed, so every step faults in and zeroes the
-same memory again: at BibTeX's shape (L=159, batches of 32) about 30,000
-minor page faults and 60-85 ms of system CPU time per step (see
-``benchmarks/throughput``).  :func:`keep_freed_memory` raises glibc's
+same memory again (measured per step in ``benchmarks/throughput``, see
+``benchmarks/README.md``).  :func:`keep_freed_memory` raises glibc's
 ``mmap`` threshold to its maximum (32 MiB on 64-bit systems) and its trim
 threshold to :obj:`TRIM_THRESHOLD`, so freed blocks stay in the heap and are
 handed out again without faults.  The process's resident memory then stays
