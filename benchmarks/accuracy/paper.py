@@ -70,7 +70,7 @@ VARIANTS: Dict[str, tuple] = {
 }
 #: Variants beyond the paper's, run on request: the random forest on Morgan
 #: fingerprints and LaMP with fingerprint bits as feature nodes beside the
-#: atoms (molecules only), FMP + LaMP_pr trained under bfloat16 autocast
+#: atoms (Emb+FP, FMP+FP; molecules only), FMP + LaMP_pr trained under bfloat16 autocast
 #: (the fast path; its metrics should match the float32 row within noise),
 #: and Emb + MLP on the plain mean of the embeddings (no input LayerNorm).
 EXTRA_VARIANTS: Dict[str, tuple] = {
@@ -79,6 +79,8 @@ EXTRA_VARIANTS: Dict[str, tuple] = {
     'rf': ('rf', 'el'),
     'fmp+fp-pr': ('fmp', 'pr', '--fingerprint-nodes'),
     'fmp+fp-el': ('fmp', 'el', '--fingerprint-nodes'),
+    'emb+fp-fc': ('emb', 'fc', '--fingerprint-nodes'),
+    'emb+fp-pr': ('emb', 'pr', '--fingerprint-nodes'),
 }
 ALL_VARIANTS = {**VARIANTS, **EXTRA_VARIANTS}
 DATASETS = ('sider', 'bibtex', 'delicious', 'reuters')
