@@ -18,6 +18,7 @@ from lamp_geometric.experiment import (
     build_label_graph,
     build_parser,
     run,
+    variant_name,
 )
 from lamp_geometric.graphs import co_occurrence
 from lamp_geometric.recipe import TrainingConfig
@@ -321,6 +322,27 @@ def test_mlc_on_a_mulan_vector_set_with_the_linear_floor(tmp_path, capsys):
     assert "original code's protocol" in out
     with pytest.raises(SystemExit):
         mlc.parse_args(['--dataset', 'nope'])
+
+
+def test_every_paper_variant_is_a_valid_command_line():
+    # Each variant of the accuracy benchmark becomes a command line of
+    # examples/mlc.py that selects the encoder, label graph and flags it
+    # names, and the name the tables print.
+    args = paper.parse_args(['--datasets', 'sider'])
+    names = {}
+    for variant, (encoder, graph, *flags) in paper.ALL_VARIANTS.items():
+        cli = paper.run_command(args, 'sider', variant, 0)
+        parsed = build_parser().parse_args(cli)
+        assert (parsed.encoder, parsed.label_graph) == (encoder, graph)
+        assert parsed.fingerprint_nodes == ('--fingerprint-nodes' in flags)
+        assert parsed.amp == ('--amp' in flags)
+        names[variant] = variant_name(
+            parsed.encoder, parsed.label_graph, parsed.fingerprint_nodes,
+            parsed.amp, parsed.mlp_input_norm)
+    assert names['emb+fp-fc'] == 'Emb+FP + LaMP_fc'
+    assert names['fmp+fp-pr'] == 'FMP+FP + LaMP_pr'
+    assert names['fmp-pr-bf16'] == 'FMP + LaMP_pr (bf16)'
+    assert len(set(names.values())) == len(names)
 
 
 def test_paper_tables_leave_out_runs_that_did_not_converge():
