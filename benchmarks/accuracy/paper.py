@@ -70,9 +70,10 @@ VARIANTS: Dict[str, tuple] = {
 }
 #: Variants beyond the paper's, run on request: the random forest on Morgan
 #: fingerprints and LaMP with fingerprint bits as feature nodes beside the
-#: atoms (Emb+FP, FMP+FP; molecules only), FMP + LaMP_pr trained under bfloat16 autocast
-#: (the fast path; its metrics should match the float32 row within noise),
-#: and Emb + MLP on the plain mean of the embeddings (no input LayerNorm).
+#: atoms (Emb+FP, FMP+FP; molecules only), FMP + LaMP_pr trained under
+#: bfloat16 autocast (the fast path; its metrics should match the float32
+#: row within noise), and Emb + MLP on the plain mean of the embeddings (no
+#: input LayerNorm).
 EXTRA_VARIANTS: Dict[str, tuple] = {
     'fmp-pr-bf16': ('fmp', 'pr', '--amp'),
     'mlp-plain': ('mlp', 'el', '--no-mlp-input-norm'),
