@@ -104,6 +104,7 @@ MODEL_CONFIG_DEFAULTS: Dict[str, Any] = dict(
     heads=_RECIPE.heads,
     steps=_RECIPE.steps,
     dropout=_RECIPE.dropout,
+    feature_node_dropout=0.0,
     label_graph='fc',
     label_edge_index=None,
     encoder='fmp',
@@ -183,7 +184,8 @@ def build_lamp(config: Mapping[str, Any]) -> LaMP:
     Args:
         config (dict): The keys of :obj:`MODEL_CONFIG_DEFAULTS`:
             :obj:`num_labels` and :obj:`hidden` (required), :obj:`heads`,
-            :obj:`steps`, :obj:`dropout`, :obj:`label_graph`
+            :obj:`steps`, :obj:`dropout`, :obj:`feature_node_dropout`,
+            :obj:`label_graph`
             (:obj:`'el'`, :obj:`'fc'` or :obj:`'pr'`),
             :obj:`label_edge_index` (a :obj:`[2, E]` tensor or nested list,
             for :obj:`'pr'`), :obj:`input_type` (:obj:`'molecule'`,
@@ -224,6 +226,7 @@ def build_lamp(config: Mapping[str, Any]) -> LaMP:
                 label_graph=cfg['label_graph'], label_edge_index=edge_index,
                 tie_weights=bool(cfg['tie_weights']),
                 readout_bias=bool(cfg['readout_bias']), path=cfg['path'],
+                feature_node_dropout=float(cfg['feature_node_dropout']),
                 **kwargs)
 
 
@@ -247,7 +250,9 @@ def lamp_config(model: LaMP, encoder: Optional[str],
         edge_index = model.label_edge_index.detach().cpu().clone()
     return dict(num_labels=model.num_labels, hidden=model.hidden_channels,
                 heads=model.heads, steps=model.steps,
-                dropout=float(model.dropout), label_graph=model.label_graph,
+                dropout=float(model.dropout),
+                feature_node_dropout=float(model.feature_node_dropout),
+                label_graph=model.label_graph,
                 label_edge_index=edge_index, encoder=encoder,
                 encoder_layers=encoder_layers,
                 tie_weights=bool(model.tie_weights),

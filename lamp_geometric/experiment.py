@@ -464,6 +464,7 @@ def build_model(config: ExperimentConfig, training: TrainingConfig,
     model_config = dict(num_labels=num_labels, hidden=training.hidden,
                         heads=training.heads, steps=training.steps,
                         dropout=training.dropout,
+                        feature_node_dropout=training.feature_node_dropout,
                         label_graph=config.label_graph,
                         label_edge_index=label_edge_index,
                         encoder=config.encoder,
@@ -480,7 +481,8 @@ def build_model(config: ExperimentConfig, training: TrainingConfig,
                              label_edge_index)
     model = LaMP(num_labels, training.hidden, encoder=encoder,
                  steps=training.steps, heads=training.heads,
-                 dropout=training.dropout, label_graph=graph)
+                 dropout=training.dropout, label_graph=graph,
+                 feature_node_dropout=training.feature_node_dropout)
     return model, model_config
 
 

@@ -90,6 +90,10 @@ class TrainingConfig:
     heads: int = _option(4, 'attention heads K')
     steps: int = _option(2, 'LaMP steps T')
     dropout: float = _option(0.2, 'dropout probability')
+    feature_node_dropout: float = _option(
+        0.0, 'LaMP: during training, leave each feature node (word, atom, '
+        'feature) out of the feature-to-label attention with this '
+        'probability (each sample keeps one)')
     lambda_int: float = _option(0.2, 'weight of the intermediate losses '
                                 '(Eq. 21)')
     label_prior: bool = _option(True, 'start the readout bias at the '

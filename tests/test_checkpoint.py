@@ -98,12 +98,14 @@ def test_lamp_config_rebuilds_the_model(tmp_path):
     prior = co_occurrence(torch.tensor([[1., 1., 0.], [0., 1., 1.]]))
     model = build_lamp(dict(num_labels=3, hidden=8, heads=2, steps=1,
                             label_graph='pr', label_edge_index=prior,
-                            encoder='emb'))
+                            encoder='emb', feature_node_dropout=0.25))
+    assert model.feature_node_dropout == 0.25
     cfg = lamp_config(model, encoder='emb')
     rebuilt = build_lamp(cfg)
     assert rebuilt.state_dict().keys() == model.state_dict().keys()
     assert torch.equal(rebuilt.label_edge_index, model.label_edge_index)
     assert cfg['steps'] == 1 and cfg['label_graph'] == 'pr'
+    assert rebuilt.feature_node_dropout == 0.25
 
 
 def test_save_rejects_a_wrong_config(tmp_path):

@@ -116,8 +116,8 @@ NOTES = dict(
 )
 #: The recipe options passed to every run (defaults: the library's).
 RECIPE = ('epochs', 'hidden', 'heads', 'lr', 'batch_size', 'dropout',
-          'lambda_int', 'select', 'weight_decay', 'warmup', 'schedule',
-          'clip_norm', 'patience', 'ema')
+          'feature_node_dropout', 'lambda_int', 'select', 'weight_decay',
+          'warmup', 'schedule', 'clip_norm', 'patience', 'ema')
 
 # The paper's Tables 1, 2, 3, 7 and 8: (ebF1, miF1, maF1, acc, ha).
 _PAPER_ROWS = {
@@ -277,8 +277,10 @@ def load_runs(path: str) -> List[Dict[str, Any]]:
                                  f'({e})') from e
             settings = run.get('settings')
             if isinstance(settings, dict):
-                # Runs recorded before the option existed used raw weights.
+                # Runs recorded before these options existed used raw
+                # weights and every feature node.
                 settings.setdefault('ema', 0.0)
+                settings.setdefault('feature_node_dropout', 0.0)
             latest[run_key(run)] = run
     return list(latest.values())
 
@@ -367,8 +369,9 @@ def main(argv=None) -> Dict[str, Any]:
     # for the smoke test, which is no measurement.
     stopped = [] if args.quick else [r for r in ordered if not converged(r)]
     runs = [r for r in ordered if r not in stopped]
+    # Data sets outside ORDER (e.g. mulan:NAME) follow, by name.
     datasets = sorted({r['dataset'] for r in runs},
-                      key=lambda d: order_key(ORDER, d))
+                      key=lambda d: (order_key(ORDER, d), d))
     tables: Dict[str, str] = {}
     summary: Dict[str, Dict[str, Any]] = {}
     for dataset in datasets:
@@ -490,6 +493,9 @@ def describe_settings(settings: Dict[str, Any]) -> str:
                  f"{settings['patience']}")
         if settings.get('ema'):
             text += f", weights averaged (EMA {settings['ema']})"
+        if settings.get('feature_node_dropout'):
+            text += (f", feature nodes dropped with p "
+                     f"{settings['feature_node_dropout']}")
     else:
         text += ', Adam at a constant rate (the paper\'s recipe)'
 

@@ -4,7 +4,7 @@ from .conv import LaMPConv, DenseLaMPConv
 from .label_graph import LabelGraph
 from .models import LaMP, LaMPOutput, label_log_odds
 from .loss import LaMPLoss, masked_bce_with_logits
-from .dropout import Dropout
+from .dropout import Dropout, drop_feature_nodes
 from .encoders import (
     AtomEmbedding,
     CategoricalEmbedding,
@@ -31,6 +31,7 @@ __all__ = [
     'LaMPLoss',
     'masked_bce_with_logits',
     'Dropout',
+    'drop_feature_nodes',
     'AtomEmbedding',
     'CategoricalEmbedding',
     'FMPEncoder',

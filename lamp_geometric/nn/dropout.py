@@ -7,7 +7,8 @@ round by more than :obj:`KEEP_MASK_MAX_ROUNDING`; several times faster than
 :func:`as_factor` multiplies by them without PyTorch's conversion of
 booleans, and :func:`dropout` / :class:`Dropout` are drop-in replacements
 for :func:`torch.nn.functional.dropout` / :class:`torch.nn.Dropout` built on
-them.  The LaMP layers use them for their attention and sub-layer dropout;
+them.  :func:`drop_feature_nodes` leaves whole feature nodes out of a
+batch (each sample keeps at least one).  The LaMP layers use them for their attention and sub-layer dropout;
 encoders written for LaMP can use :class:`Dropout` too.
 
 The masks come from a different random stream than PyTorch's dropout: the
@@ -19,6 +20,7 @@ from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
+from torch_geometric.utils import scatter
 
 from lamp_geometric.nn._compat import is_compiling
 
@@ -194,3 +196,38 @@ class Dropout(torch.nn.Module):
 
     def extra_repr(self) -> str:
         return f'p={self.p}'
+
+
+def drop_feature_nodes(z: Tensor, batch: Tensor, p: float,
+                       training: bool = True) -> Tuple[Tensor, Tensor]:
+    r"""Leaves each feature node out with probability :obj:`p` during
+    training; every sample that has feature nodes keeps at least one (its
+    node with the highest random draw).
+
+    Unlike :func:`dropout`, whole nodes go: the feature-to-label attention
+    of :class:`~lamp_geometric.nn.LaMP` then normalises over the nodes that
+    are left, so nothing is rescaled.  For a set of words or atoms this is
+    word dropout (a sample seen through a random subset of its features),
+    a regulariser for small training sets.
+
+    Args:
+        z (torch.Tensor): Feature node embeddings :obj:`[N, F]`.
+        batch (torch.Tensor): Sample index of every node :obj:`[N]`.
+        p (float): Probability of a node to be left out, in :math:`[0, 1)`.
+        training (bool, optional): Drop nothing if :obj:`False`.
+            (default: :obj:`True`)
+
+    Returns:
+        (z, batch) of the kept nodes, in their order.
+
+    Raises:
+        ValueError: If :obj:`p` is not in :math:`[0, 1)`.
+    """
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"'p' must be in [0, 1) (got {p})")
+    if not training or p == 0.0 or batch.numel() == 0:
+        return z, batch
+    draw = torch.rand(batch.numel(), device=batch.device)
+    best = scatter(draw, batch, dim=0, reduce='max')
+    keep = (draw >= p) | (draw == best[batch])
+    return z[keep], batch[keep]

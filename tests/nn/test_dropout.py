@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from lamp_geometric.nn import Dropout
+from lamp_geometric.nn import Dropout, drop_feature_nodes
 from lamp_geometric.nn.dropout import (
     KEEP_MASK_BLOCK,
     KEEP_MASK_PARALLEL,
@@ -134,3 +134,35 @@ def test_gin_encoder_uses_the_fast_dropout(monkeypatch):
     out = enc(batch)
     assert out.shape == (batch.num_nodes, 16)
     assert calls == [(0.3, True), (0.3, True)]
+
+
+def test_drop_feature_nodes():
+    z = torch.arange(12.).view(6, 2)
+    batch = torch.tensor([0, 0, 0, 1, 3, 3])  # sample 2 has no node
+    # Evaluation and p = 0 keep everything:
+    for p, training in ((0.5, False), (0.0, True)):
+        z_out, b_out = drop_feature_nodes(z, batch, p, training)
+        assert z_out is z and b_out is batch
+    torch.manual_seed(0)
+    seen = torch.zeros(6)
+    for _ in range(200):
+        z_out, b_out = drop_feature_nodes(z, batch, 0.9)
+        # Kept nodes in order, rows intact, and every sample with nodes
+        # keeps at least one:
+        rows = (z_out[:, 0] / 2).long()
+        assert torch.equal(rows, rows.sort().values)
+        assert torch.equal(b_out, batch[rows])
+        assert set(b_out.tolist()) == {0, 1, 3}
+        seen[rows] += 1
+    assert seen[3] == 200  # a single node is always kept
+    assert (seen[[0, 1, 2, 4, 5]] < 200).all()  # the others are dropped
+
+    # The rate: a sample of 1000 nodes keeps about 1 - p of them.
+    big = torch.zeros(1000, dtype=torch.long)
+    kept = drop_feature_nodes(torch.ones(1000, 1), big, 0.3)[1].numel()
+    assert 650 < kept < 750
+    empty = torch.zeros(0, dtype=torch.long)
+    assert drop_feature_nodes(torch.ones(0, 2), empty, 0.3)[1].numel() == 0
+    for p in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="'p' must be in"):
+            drop_feature_nodes(z, batch, p)

@@ -15,6 +15,7 @@ from torch_geometric.utils import (
 from lamp_geometric.nn._compat import autocast_dtype
 from lamp_geometric.nn.attention import get_policy
 from lamp_geometric.nn.conv import DenseLaMPConv, LaMPConv
+from lamp_geometric.nn.dropout import drop_feature_nodes
 from lamp_geometric.nn.encoders import encode
 from lamp_geometric.nn.label_graph import LabelGraph
 from lamp_geometric.nn.utils import validate_edge_index
@@ -158,6 +159,12 @@ class LaMP(torch.nn.Module):
             :class:`~lamp_geometric.nn.attention.AttentionPolicy` for the
             head dimension :obj:`hidden_channels // heads`, from its
             ``dense_threshold_for``)
+        feature_node_dropout (float, optional): During training, each
+            feature node is left out of every feature-to-label stage with
+            this probability (each sample keeps at least one;
+            :func:`~lamp_geometric.nn.drop_feature_nodes`).  Not in the
+            paper: word dropout for small training sets.
+            (default: :obj:`0.`)
     """
     def __init__(
         self,
@@ -175,6 +182,7 @@ class LaMP(torch.nn.Module):
         dense_threshold: Optional[float] = None,
         readout_bias: bool = True,
         label_init_std: Optional[float] = None,
+        feature_node_dropout: float = 0.,
     ):
         super().__init__()
         if num_labels < 1:
@@ -182,6 +190,9 @@ class LaMP(torch.nn.Module):
                              f"{num_labels})")
         if steps < 1:
             raise ValueError(f"'steps' must be at least 1 (got {steps})")
+        if not 0.0 <= feature_node_dropout < 1.0:
+            raise ValueError(f"'feature_node_dropout' must be in [0, 1) "
+                             f"(got {feature_node_dropout})")
         if isinstance(label_graph, LabelGraph):
             if label_graph.num_labels != num_labels:
                 raise ValueError(f"The label graph has "
@@ -210,6 +221,7 @@ class LaMP(torch.nn.Module):
         self.steps = steps
         self.heads = heads
         self.dropout = dropout
+        self.feature_node_dropout = feature_node_dropout
         self.label_graph = label_graph
         self.feature_channels = feature_channels or hidden_channels
         self.tie_weights = tie_weights
@@ -424,6 +436,9 @@ class LaMP(torch.nn.Module):
                                 z.new_zeros(0, self.heads))
                             for n in self.stage_names}
                            if return_attention else None))
+
+        z, batch = drop_feature_nodes(z, batch, self.feature_node_dropout,
+                                      self.training)
 
         # Step 1 starts from the label embeddings, the same for every
         # sample: [1, L, d] lets the dense layer project them once.

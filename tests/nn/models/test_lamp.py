@@ -310,6 +310,32 @@ def test_lamp_feature_permutation_and_independence(path):
 
 
 @pytest.mark.parametrize('path', ['sparse', 'dense'])
+def test_lamp_feature_node_dropout(path):
+    model = make_model('pr', path=path, feature_node_dropout=0.5)
+    assert model.feature_node_dropout == 0.5
+    z, batch = features()
+    plain = make_model('pr', path=path)
+    # Evaluation: no node is dropped, the model is the plain one:
+    assert torch.equal(model.forward_features(z, batch).logits,
+                       plain.forward_features(z, batch).logits)
+    # Training: the same as the plain model on the nodes that were kept.
+    model.train()  # (no other dropout: make_model has dropout 0)
+    plain.train()
+    torch.manual_seed(3)
+    out = model.forward_features(z, batch).logits
+    torch.manual_seed(3)
+    draw = torch.rand(batch.numel())
+    best = scatter(draw, batch, dim=0, reduce='max')
+    keep = (draw >= 0.5) | (draw == best[batch])
+    assert not keep.all()
+    expected = plain.forward_features(z[keep], batch[keep],
+                                      num_samples=3).logits
+    assert torch.allclose(out, expected, atol=1e-5)
+    with pytest.raises(ValueError, match="'feature_node_dropout'"):
+        LaMP(L, D, feature_node_dropout=1.0)
+
+
+@pytest.mark.parametrize('path', ['sparse', 'dense'])
 def test_lamp_sample_without_feature_nodes(path):
     model = make_model('pr', path=path)
     z = torch.randn(4, D)
