@@ -345,6 +345,10 @@ def main(argv=None) -> Dict[str, Any]:
                     name=res['variant'], seed=seed, settings=settings,
                     command='python examples/mlc.py ' + ' '.join(cli),
                     test={k: res['test'][k] for k in KEYS},
+                    # Validation metrics of the chosen epoch, at the tuned
+                    # thresholds: what settings are compared on.
+                    val={k: v for k, v in res.get('val', {}).items()
+                         if k in KEYS},
                     test_paper={k: res['test_paper'][k] for k in KEYS},
                     baselines=res['baselines'],
                     split_sizes=res['split_sizes'],
