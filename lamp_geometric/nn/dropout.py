@@ -7,9 +7,10 @@ round by more than :obj:`KEEP_MASK_MAX_ROUNDING`; several times faster than
 :func:`as_factor` multiplies by them without PyTorch's conversion of
 booleans, and :func:`dropout` / :class:`Dropout` are drop-in replacements
 for :func:`torch.nn.functional.dropout` / :class:`torch.nn.Dropout` built on
-them.  :func:`drop_feature_nodes` leaves whole feature nodes out of a
-batch (each sample keeps at least one).  The LaMP layers use them for their attention and sub-layer dropout;
+them.  The LaMP layers use them for their attention and sub-layer dropout;
 encoders written for LaMP can use :class:`Dropout` too.
+:func:`drop_feature_nodes` leaves whole feature nodes out of a batch (each
+sample keeps at least one).
 
 The masks come from a different random stream than PyTorch's dropout: the
 same seed gives other masks (of the same distribution).
