@@ -328,6 +328,13 @@ def _validate(config: ExperimentConfig, training: TrainingConfig,
         raise ValueError(f"--trace-test traces the epochs of a network "
                          f"(--encoder emb, fmp or mlp; got "
                          f"'{config.encoder}')")
+    if training.feature_node_dropout and config.encoder not in ('emb',
+                                                                'fmp'):
+        raise ValueError(f"--feature-node-dropout applies to LaMP "
+                         f"(--encoder emb or fmp; got '{config.encoder}')")
+    if not 0.0 <= training.feature_node_dropout < 1.0:
+        raise ValueError(f"--feature-node-dropout must be in [0, 1) (got "
+                         f"{training.feature_node_dropout})")
     if config.explain and config.encoder not in ('emb', 'fmp'):
         raise ValueError(f"--explain needs a LaMP network (--encoder emb "
                          f"or fmp; got '{config.encoder}')")

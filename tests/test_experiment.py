@@ -426,6 +426,11 @@ def test_settings_that_do_not_apply_are_refused_before_loading(tmp_path):
              'one file or two'),
             (['--dataset', 'bibtex', '--explain', '2', '--encoder', 'mlp'],
              '--explain needs a LaMP network'),
+            (['--dataset', 'bibtex', '--encoder', 'mlp',
+              '--feature-node-dropout', '0.5'],
+             '--feature-node-dropout applies to LaMP'),
+            (['--dataset', 'bibtex', '--feature-node-dropout', '1'],
+             r'--feature-node-dropout must be in \[0, 1\)'),
             (['--limit', '0'], '--limit must be positive')]:
         with pytest.raises(ValueError, match=match):
             mlc.main(argv + ['--cache-dir', str(tmp_path)])
