@@ -563,7 +563,9 @@ class LaMP(torch.nn.Module):
         return torch.stack([src, dst]), alpha.permute(0, 2, 3, 1)[b, i, j]
 
     def __repr__(self) -> str:
+        extra = (f', feature_node_dropout={self.feature_node_dropout}'
+                 if self.feature_node_dropout else '')
         return (f'{self.__class__.__name__}(num_labels={self.num_labels}, '
                 f'hidden_channels={self.hidden_channels}, '
                 f'steps={self.steps}, heads={self.heads}, '
-                f'label_graph={self.label_graph})')
+                f'label_graph={self.label_graph}{extra})')

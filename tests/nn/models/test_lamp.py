@@ -54,6 +54,10 @@ def test_lamp_repr_and_graphs():
     model = make_model('pr')
     assert str(model) == ('LaMP(num_labels=5, hidden_channels=8, steps=2, '
                           'heads=2, label_graph=pr)')
+    dropping = LaMP(5, 8, heads=2, label_graph='fc', feature_node_dropout=.5)
+    assert str(dropping) == ('LaMP(num_labels=5, hidden_channels=8, steps=2, '
+                          'heads=2, label_graph=fc, '
+                          'feature_node_dropout=0.5)')
     # Self loops added, duplicates removed:
     ei = model.label_edge_index
     assert ei.size(1) == 4 + 5
