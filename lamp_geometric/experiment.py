@@ -72,9 +72,11 @@ from lamp_geometric.history import describe_fit, plot_history
 from lamp_geometric.nn import FingerprintNodes, LaMP
 from lamp_geometric.nn.feature_encoders import feature_encoder
 from lamp_geometric.recipe import (
+    FEATURE_NODE_DROPOUT,
     TrainingConfig,
     add_config_arguments,
     config_from,
+    feature_node_dropout,
     train_model,
 )
 from lamp_geometric.registry import DatasetEntry, dataset_names, get_dataset
@@ -328,11 +330,12 @@ def _validate(config: ExperimentConfig, training: TrainingConfig,
         raise ValueError(f"--trace-test traces the epochs of a network "
                          f"(--encoder emb, fmp or mlp; got "
                          f"'{config.encoder}')")
-    if training.feature_node_dropout and config.encoder not in ('emb',
-                                                                'fmp'):
+    if training.feature_node_dropout and config.encoder not in (
+            FEATURE_NODE_DROPOUT):
         raise ValueError(f"--feature-node-dropout applies to LaMP "
                          f"(--encoder emb or fmp; got '{config.encoder}')")
-    if not 0.0 <= training.feature_node_dropout < 1.0:
+    if not 0.0 <= feature_node_dropout(config.encoder,
+                                       training.feature_node_dropout) < 1.0:
         raise ValueError(f"--feature-node-dropout must be in [0, 1) (got "
                          f"{training.feature_node_dropout})")
     if config.explain and config.encoder not in ('emb', 'fmp'):
@@ -462,6 +465,8 @@ def build_model(config: ExperimentConfig, training: TrainingConfig,
         :func:`lamp_geometric.checkpoint.build_model`).
     """
     name = 'emb' if config.encoder == 'mlp' else config.encoder
+    node_dropout = feature_node_dropout(config.encoder,
+                                        training.feature_node_dropout)
     encoder = feature_encoder(name, input_type, training.hidden,
                               num_features=num_features,
                               heads=training.heads, dropout=training.dropout,
@@ -471,7 +476,7 @@ def build_model(config: ExperimentConfig, training: TrainingConfig,
     model_config = dict(num_labels=num_labels, hidden=training.hidden,
                         heads=training.heads, steps=training.steps,
                         dropout=training.dropout,
-                        feature_node_dropout=training.feature_node_dropout,
+                        feature_node_dropout=node_dropout,
                         label_graph=config.label_graph,
                         label_edge_index=label_edge_index,
                         encoder=config.encoder,
@@ -489,7 +494,7 @@ def build_model(config: ExperimentConfig, training: TrainingConfig,
     model = LaMP(num_labels, training.hidden, encoder=encoder,
                  steps=training.steps, heads=training.heads,
                  dropout=training.dropout, label_graph=graph,
-                 feature_node_dropout=training.feature_node_dropout)
+                 feature_node_dropout=node_dropout)
     return model, model_config
 
 
@@ -648,6 +653,10 @@ def run(
     exp = dataclasses.replace(exp, dataset=resolve_dataset(exp))
     entry = get_dataset(exp.dataset)
     _validate(exp, training, entry)
+    # The results and the checkpoint record the value the model trains with.
+    training = dataclasses.replace(
+        training, feature_node_dropout=feature_node_dropout(
+            exp.encoder, training.feature_node_dropout))
     if epoch_log is _QUIET_DEFAULT:
         epoch_log = ((lambda line: print(line, flush=True))
                      if training.quiet else None)

@@ -320,6 +320,10 @@ def test_mlc_on_a_mulan_vector_set_with_the_linear_floor(tmp_path, capsys):
         net['history'][0])
     assert set(net['test_paper']) == set(net['test'])
     assert "original code's protocol" in out
+    # The results record the feature-node dropout the model trained with:
+    # the recipe's for the Emb encoder, none for the logistic regression.
+    assert net['config']['feature_node_dropout'] == 0.5
+    assert linear['config']['feature_node_dropout'] == 0.0
     with pytest.raises(SystemExit):
         mlc.parse_args(['--dataset', 'nope'])
 
@@ -339,10 +343,40 @@ def test_every_paper_variant_is_a_valid_command_line():
         names[variant] = variant_name(
             parsed.encoder, parsed.label_graph, parsed.fingerprint_nodes,
             parsed.amp, parsed.mlp_input_norm)
+    # The feature-node dropout goes only to LaMP variants, and only when
+    # given; the settings record what each variant trains with.
+    assert '--feature-node-dropout' not in paper.run_command(
+        args, 'sider', 'emb-fc', 0)
+    assert [paper.run_settings(args, v)['feature_node_dropout']
+            for v in ('emb-fc', 'emb+fp-fc', 'fmp-pr', 'mlp', 'linear')] == [
+        0.5, 0.5, 0.0, 0.0, 0.0]
+    given = paper.parse_args(['--datasets', 'sider',
+                              '--feature-node-dropout', '0.7'])
+    cli = paper.run_command(given, 'sider', 'fmp-pr', 0)
+    assert cli[cli.index('--feature-node-dropout') + 1] == '0.7'
+    assert '--feature-node-dropout' not in paper.run_command(
+        given, 'sider', 'mlp', 0)
+    assert paper.run_settings(given, 'mlp')['feature_node_dropout'] == 0.0
     assert names['emb+fp-fc'] == 'Emb+FP + LaMP_fc'
     assert names['fmp+fp-pr'] == 'FMP+FP + LaMP_pr'
     assert names['fmp-pr-bf16'] == 'FMP + LaMP_pr (bf16)'
     assert len(set(names.values())) == len(names)
+
+
+def test_paper_settings_name_a_feature_node_dropout_off_the_recipe():
+    # Rows at the recipe's setting for their encoder share a description;
+    # another value (e.g. runs from before Emb had it on) is named.
+    args = paper.parse_args(['--datasets', 'sider'])
+    emb, fmp = (paper.run_settings(args, v) for v in ('emb-fc', 'fmp-pr'))
+    assert paper.describe_settings(emb, 'emb-fc') == \
+        paper.describe_settings(fmp, 'fmp-pr')
+    assert 'feature' not in paper.describe_settings(emb, 'emb-fc')
+    assert paper.describe_settings(dict(emb, feature_node_dropout=0.0),
+                                   'emb-fc').endswith(
+        ', no feature-node dropout')
+    assert paper.describe_settings(dict(fmp, feature_node_dropout=0.5),
+                                   'fmp-pr').endswith(
+        ', feature nodes dropped with p 0.5')
 
 
 def test_paper_tables_leave_out_runs_that_did_not_converge():

@@ -9,9 +9,11 @@ from torch_geometric.loader import DataLoader
 from lamp_geometric.baselines import EmbMLP
 from lamp_geometric.nn import LaMP, TokenEmbedding
 from lamp_geometric.recipe import (
+    FEATURE_NODE_DROPOUT,
     TrainingConfig,
     add_config_arguments,
     config_from,
+    feature_node_dropout,
     label_prevalence,
     train_model,
 )
@@ -35,6 +37,23 @@ def test_options_are_generated_from_the_dataclass():
     assert vars(q.parse_args([])) == dict(epochs=3, lr=TrainingConfig().lr)
     # Unknown keys are ignored, missing ones take the defaults.
     assert config_from(dict(hidden=8, other=1)).hidden == 8
+
+
+def test_feature_node_dropout_of_the_recipe_by_encoder():
+    # Left unset, the recipe's value for the encoder: on for Emb, off for
+    # FMP, and none for a model without feature-to-label attention.
+    assert TrainingConfig().feature_node_dropout is None
+    assert feature_node_dropout('emb') == FEATURE_NODE_DROPOUT['emb'] == 0.5
+    assert feature_node_dropout('fmp') == 0.0
+    assert feature_node_dropout('mlp') == feature_node_dropout('linear') == 0
+    # A value given wins, 0 included.
+    assert feature_node_dropout('emb', 0.0) == 0.0
+    assert feature_node_dropout('fmp', 0.3) == 0.3
+    p = argparse.ArgumentParser()
+    add_config_arguments(p)
+    assert p.parse_args([]).feature_node_dropout is None
+    assert p.parse_args(['--feature-node-dropout', '0.7']
+                        ).feature_node_dropout == 0.7
 
 
 def test_label_prevalence_ignores_missing_targets():

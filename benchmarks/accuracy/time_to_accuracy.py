@@ -218,8 +218,11 @@ def run_command(args: argparse.Namespace, dataset: str, variant: str,
         '--max-minutes', str(args.max_minutes), '--trace-test']
 
 
-def run_settings(args: argparse.Namespace) -> Dict[str, Any]:
-    return {k: getattr(args, k) for k in SETTINGS}
+def run_settings(args: argparse.Namespace, variant: str) -> Dict[str, Any]:
+    r"""The recorded settings of a run of :obj:`variant` (as
+    :func:`paper.run_settings`, with the time limit)."""
+    return {**{k: getattr(args, k) for k in SETTINGS},
+            **paper.run_settings(args, variant)}
 
 
 def run_one(args: argparse.Namespace, dataset: str, variant: str, seed: int,
@@ -243,7 +246,7 @@ def run_one(args: argparse.Namespace, dataset: str, variant: str, seed: int,
               f"is not the run's {res['best_epoch']}", flush=True)
     return dict(
         dataset=dataset, variant=variant, name=res['variant'], seed=seed,
-        settings=run_settings(args),
+        settings=run_settings(args, variant),
         command='python examples/mlc.py ' + ' '.join(cli),
         machine=machine,
         targets=targets,
@@ -270,8 +273,8 @@ def main(argv=None) -> Dict[str, Any]:
     saved = {paper.run_key(r): r for r in paper.load_runs(runs_path)}
 
     for dataset in ([] if args.render else args.datasets):
-        settings = run_settings(args)
         for variant in args.variants:
+            settings = run_settings(args, variant)
             for seed in args.seeds:
                 saved.update({paper.run_key(r): r
                               for r in paper.load_runs(runs_path)})
@@ -378,7 +381,7 @@ def _markdown(args: argparse.Namespace, stem: str,
              else 'Time to accuracy on this CPU')
     cpus = sorted({f"{r['machine']['cpu']}, {r['machine']['threads']} "
                    f"thread(s)" for r in runs if r.get('machine')})
-    settings = sorted({paper.describe_settings(r['settings']) + (
+    settings = sorted({paper.describe_settings(r['settings'], r['variant']) + (
         f", time limit {r['settings']['max_minutes']:g} min"
         if r['settings'].get('max_minutes') else '') for r in runs})
     lines = [
