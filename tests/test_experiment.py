@@ -349,7 +349,7 @@ def test_every_paper_variant_is_a_valid_command_line():
         args, 'sider', 'emb-fc', 0)
     assert [paper.run_settings(args, v)['feature_node_dropout']
             for v in ('emb-fc', 'emb+fp-fc', 'fmp-pr', 'mlp', 'linear')] == [
-        0.5, 0.5, 0.0, 0.0, 0.0]
+        0.5, 0.5, 0.5, 0.0, 0.0]
     given = paper.parse_args(['--datasets', 'sider',
                               '--feature-node-dropout', '0.7'])
     cli = paper.run_command(given, 'sider', 'fmp-pr', 0)
@@ -367,16 +367,16 @@ def test_paper_settings_name_a_feature_node_dropout_off_the_recipe():
     # Rows at the recipe's setting for their encoder share a description;
     # another value (e.g. runs from before Emb had it on) is named.
     args = paper.parse_args(['--datasets', 'sider'])
-    emb, fmp = (paper.run_settings(args, v) for v in ('emb-fc', 'fmp-pr'))
+    emb, mlp = (paper.run_settings(args, v) for v in ('emb-fc', 'mlp'))
     assert paper.describe_settings(emb, 'emb-fc') == \
-        paper.describe_settings(fmp, 'fmp-pr')
+        paper.describe_settings(mlp, 'mlp')
     assert 'feature' not in paper.describe_settings(emb, 'emb-fc')
     assert paper.describe_settings(dict(emb, feature_node_dropout=0.0),
-                                   'emb-fc').endswith(
-        ', no feature-node dropout')
-    assert paper.describe_settings(dict(fmp, feature_node_dropout=0.5),
                                    'fmp-pr').endswith(
-        ', feature nodes dropped with p 0.5')
+        ', no feature-node dropout')
+    assert paper.describe_settings(dict(emb, feature_node_dropout=0.7),
+                                   'emb-fc').endswith(
+        ', feature nodes dropped with p 0.7')
 
 
 def test_paper_tables_leave_out_runs_that_did_not_converge():

@@ -40,11 +40,11 @@ def test_options_are_generated_from_the_dataclass():
 
 
 def test_feature_node_dropout_of_the_recipe_by_encoder():
-    # Left unset, the recipe's value for the encoder: on for Emb, off for
-    # FMP, and none for a model without feature-to-label attention.
+    # Left unset, the recipe's value for a LaMP encoder, and none for a
+    # model without feature-to-label attention.
     assert TrainingConfig().feature_node_dropout is None
     assert feature_node_dropout('emb') == FEATURE_NODE_DROPOUT['emb'] == 0.5
-    assert feature_node_dropout('fmp') == 0.0
+    assert feature_node_dropout('fmp') == FEATURE_NODE_DROPOUT['fmp'] == 0.5
     assert feature_node_dropout('mlp') == feature_node_dropout('linear') == 0
     # A value given wins, 0 included.
     assert feature_node_dropout('emb', 0.0) == 0.0

@@ -549,11 +549,11 @@ def _markdown(args: argparse.Namespace, tables: Dict[str, str],
         'accuracy); the paper reports no ROC-AUC.  The paper trains at '
         'd=512 for 50 epochs; the settings here are stated per data set.  '
         'The library\'s recipe leaves feature nodes out of the '
-        'feature-to-label attention with probability '
-        f"{FEATURE_NODE_DROPOUT['emb']} during training with the Emb "
-        f"encoder and {FEATURE_NODE_DROPOUT['fmp']} with FMP "
-        '(`lamp_geometric.recipe.FEATURE_NODE_DROPOUT`); a row whose '
-        'setting differs says so.  '
+        'feature-to-label attention of LaMP during training with the '
+        'probability `lamp_geometric.recipe.FEATURE_NODE_DROPOUT` gives '
+        'for its encoder ('
+        + ', '.join(f'{k}: {v}' for k, v in FEATURE_NODE_DROPOUT.items())
+        + '); a row whose setting differs says so.  '
         'Written by `python benchmarks/accuracy/paper.py` from the runs in '
         f'`{args.stem}{"_quick" if args.quick else ""}_runs.jsonl` '
         '(every command is listed at the end).',
