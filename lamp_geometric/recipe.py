@@ -10,7 +10,9 @@ with its effect in ``docs/differences.rst``):
 * a linear warmup over the first steps, then a cosine decay to zero;
 * gradient clipping;
 * early stopping on the validation criterion, the best epoch kept;
-* the readout bias initialised to each label's training log-odds.
+* the readout bias initialised to each label's training log-odds;
+* feature-node dropout: LaMP's feature-to-label attention sees a random
+  half of each sample's feature nodes in every training step.
 
 .. code-block:: python
 

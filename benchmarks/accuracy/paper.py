@@ -400,17 +400,16 @@ def main(argv=None) -> Dict[str, Any]:
         # Runs at other settings (e.g. another width) get rows of their
         # own, tagged A, B, ... as in the settings line.
         tags = settings_tags(sel)
-        groups = {(v, describe_settings(r['settings'], r['variant'])) for v in ALL_VARIANTS
-                  for r in sel if r['variant'] == v}
+        groups = {(r['variant'], describe_run(r)) for r in sel}
         # A row with fewer seeds than the data set's best-covered one says
         # so in its name.
         most = max(sum(r['variant'] == v and
-                       describe_settings(r['settings'], r['variant']) == s
+                       describe_run(r) == s
                        for r in sel) for v, s in groups)
         for variant in ALL_VARIANTS:
             for desc in sorted(tags):
                 mine = [r for r in sel if r['variant'] == variant
-                        and describe_settings(r['settings'], r['variant']) == desc]
+                        and describe_run(r) == desc]
                 if not mine:
                     continue
                 name = mine[0]['name']
@@ -442,7 +441,7 @@ def main(argv=None) -> Dict[str, Any]:
         for variant in ALL_VARIANTS:
             for desc in sorted(tags):
                 mine = [r for r in sel if r['variant'] == variant
-                        and describe_settings(r['settings'], r['variant']) == desc
+                        and describe_run(r) == desc
                         and 'test_paper' in r]
                 if mine:
                     tag = f', settings {tags[desc]}' if len(tags) > 1 else ''
@@ -496,7 +495,12 @@ def settings_tags(runs: List[Dict[str, Any]]) -> Dict[str, str]:
     r"""The settings descriptions of :obj:`runs` tagged 'A', 'B', ... in
     sorted order."""
     return {desc: chr(ord('A') + i) for i, desc in enumerate(
-        sorted({describe_settings(r['settings'], r['variant']) for r in runs}))}
+        sorted({describe_run(r) for r in runs}))}
+
+
+def describe_run(run: Dict[str, Any]) -> str:
+    r""":func:`describe_settings` of a recorded run."""
+    return describe_settings(run['settings'], run['variant'])
 
 
 def describe_settings(settings: Dict[str, Any],

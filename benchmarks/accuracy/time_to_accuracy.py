@@ -381,7 +381,7 @@ def _markdown(args: argparse.Namespace, stem: str,
              else 'Time to accuracy on this CPU')
     cpus = sorted({f"{r['machine']['cpu']}, {r['machine']['threads']} "
                    f"thread(s)" for r in runs if r.get('machine')})
-    settings = sorted({paper.describe_settings(r['settings'], r['variant']) + (
+    settings = sorted({paper.describe_run(r) + (
         f", time limit {r['settings']['max_minutes']:g} min"
         if r['settings'].get('max_minutes') else '') for r in runs})
     lines = [

@@ -322,8 +322,8 @@ def measure(config: ExperimentConfig, data: ExperimentData,
     train_loader, val_loader, _ = loaders
     amp = dtype == 'bf16'
     # Every feature node kept, as the reference sees them (the recipe
-    # drops half of them with the Emb encoder, which would halve the
-    # feature-to-label work of ours alone).
+    # leaves half of them out of each training step, which would halve
+    # the feature-to-label work of ours alone).
     training = TrainingConfig(hidden=d, amp=amp, feature_node_dropout=0.0)
     L = len(data.label_names)
     label_edge_index, _ = build_label_graph(data, config.label_graph)
