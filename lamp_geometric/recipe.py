@@ -142,18 +142,19 @@ class TrainingConfig:
 
 def feature_node_dropout(encoder: str,
                          value: Optional[float] = None) -> float:
-    r"""The feature-node dropout a network with the encoder named
-    :obj:`encoder` trains with: :obj:`value` when given, otherwise the
-    recipe's for a LaMP encoder (:data:`FEATURE_NODE_DROPOUT`) and 0 for any
-    other model (Emb + MLP has no feature-to-label attention).
+    r"""The feature-node dropout a model with the encoder named
+    :obj:`encoder` trains with: for a LaMP encoder (a key of
+    :data:`FEATURE_NODE_DROPOUT`), :obj:`value` when given and the
+    recipe's otherwise; 0 for any other model (Emb + MLP and the baselines
+    have no feature-to-label attention).
 
     Example:
         >>> feature_node_dropout('emb'), feature_node_dropout('emb', 0.0)
         (0.5, 0.0)
     """
-    if value is not None:
-        return float(value)
-    return FEATURE_NODE_DROPOUT.get(encoder, 0.0)
+    if encoder not in FEATURE_NODE_DROPOUT:
+        return 0.0
+    return FEATURE_NODE_DROPOUT[encoder] if value is None else float(value)
 
 
 def add_config_arguments(parser: Union[argparse.ArgumentParser,

@@ -268,10 +268,8 @@ def run_settings(args: argparse.Namespace, variant: str) -> Dict[str, Any]:
     r"""The recorded settings of a run of :obj:`variant`, with the
     feature-node dropout it trains with (0 outside LaMP)."""
     settings = {k: getattr(args, k) for k in SETTINGS}
-    encoder = ALL_VARIANTS[variant][0]
-    settings['feature_node_dropout'] = (
-        feature_node_dropout(encoder, args.feature_node_dropout)
-        if encoder in FEATURE_NODE_DROPOUT else 0.0)
+    settings['feature_node_dropout'] = feature_node_dropout(
+        ALL_VARIANTS[variant][0], args.feature_node_dropout)
     return settings
 
 
